@@ -1,0 +1,139 @@
+/*
+ * small_system.c - small-size delegate: the C library's own allocator.
+ *
+ * Selected by configure --with-small=system (or where jemalloc is absent).
+ * rezone exports malloc and __libc_malloc itself, so glibc's versions are
+ * reached through dlsym(RTLD_NEXT). dlsym may allocate before it has
+ * answered; those few early requests are served from a static bump arena
+ * that is never freed.
+ * May include: small.h, <dlfcn.h>, <malloc.h>, <string.h>.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backend/small.h"
+
+#ifdef __APPLE__
+#error "small_system.c is the glibc delegate; macOS uses the previous default zone"
+#endif
+
+const char _rz_small_name[] = "system";
+
+typedef void *(*sys_malloc_fn)(size_t);
+typedef void *(*sys_calloc_fn)(size_t, size_t);
+typedef void *(*sys_realloc_fn)(void *, size_t);
+typedef void *(*sys_memalign_fn)(size_t, size_t);
+typedef void (*sys_free_fn)(void *);
+typedef size_t (*sys_usable_fn)(void *);
+
+static struct {
+	sys_malloc_fn malloc;
+	sys_calloc_fn calloc;
+	sys_realloc_fn realloc;
+	sys_memalign_fn memalign;
+	sys_free_fn free;
+	sys_usable_fn usable;
+	int state; /* 0: unresolved, 1: resolving, 2: ready */
+} sys;
+
+/* Bootstrap arena for allocations made while dlsym itself runs. */
+static _Alignas(64) unsigned char boot_arena[64 * 1024];
+static size_t boot_used;
+
+static void *boot_alloc(size_t align, size_t size)
+{
+	if (align < 16)
+		align = 16;
+	size_t at = (boot_used + align - 1) & ~(align - 1);
+	if (at + size < at || at + size > sizeof(boot_arena))
+		return NULL;
+	boot_used = at + size;
+	return boot_arena + at;
+}
+
+static int is_boot(const void *p)
+{
+	return (const unsigned char *)p >= boot_arena &&
+	    (const unsigned char *)p < boot_arena + sizeof(boot_arena);
+}
+
+static int sys_resolve(void)
+{
+	if (__atomic_load_n(&sys.state, __ATOMIC_ACQUIRE) == 2)
+		return 1;
+	if (__atomic_exchange_n(&sys.state, 1, __ATOMIC_ACQ_REL) == 1)
+		return 0; /* re-entered from dlsym: use the bootstrap arena */
+	sys.malloc = (sys_malloc_fn)dlsym(RTLD_NEXT, "__libc_malloc");
+	sys.calloc = (sys_calloc_fn)dlsym(RTLD_NEXT, "__libc_calloc");
+	sys.realloc = (sys_realloc_fn)dlsym(RTLD_NEXT, "__libc_realloc");
+	sys.memalign = (sys_memalign_fn)dlsym(RTLD_NEXT, "__libc_memalign");
+	sys.free = (sys_free_fn)dlsym(RTLD_NEXT, "__libc_free");
+	sys.usable = (sys_usable_fn)dlsym(RTLD_NEXT, "malloc_usable_size");
+	if (!sys.malloc || !sys.calloc || !sys.realloc || !sys.memalign ||
+	    !sys.free || !sys.usable) {
+		static const char msg[] = "rezone: cannot find the C library's allocator\n";
+		_rz_os_write_err(msg, sizeof(msg) - 1);
+		_rz_os_abort();
+	}
+	__atomic_store_n(&sys.state, 2, __ATOMIC_RELEASE);
+	return 1;
+}
+
+void *_rz_small_malloc(size_t size)
+{
+	return sys_resolve() ? sys.malloc(size) : boot_alloc(16, size);
+}
+
+void *_rz_small_calloc(size_t count, size_t size)
+{
+	if (sys_resolve())
+		return sys.calloc(count, size);
+	return boot_alloc(16, count * size); /* static storage is zeroed */
+}
+
+void *_rz_small_memalign(size_t align, size_t size)
+{
+	return sys_resolve() ? sys.memalign(align, size) : boot_alloc(align, size);
+}
+
+void _rz_small_free(void *p)
+{
+	if (p && !is_boot(p) && sys_resolve())
+		sys.free(p);
+}
+
+void _rz_small_free_sized(void *p, size_t size)
+{
+	(void)size;
+	_rz_small_free(p);
+}
+
+size_t _rz_small_usable_size(const void *p)
+{
+	if (is_boot(p))
+		return 0;
+	return sys_resolve() ? sys.usable((void *)p) : 0;
+}
+
+void *_rz_small_realloc(void *p, size_t size)
+{
+	if (p && is_boot(p)) {
+		/* Leave the bootstrap arena: its blocks have no recorded size, so
+		 * copy what can be in it, never past its end. */
+		void *q = _rz_small_malloc(size);
+		size_t room = (size_t)(boot_arena + sizeof(boot_arena) - (unsigned char *)p);
+		if (q)
+			memcpy(q, p, size < room ? size : room);
+		return q;
+	}
+	return sys_resolve() ? sys.realloc(p, size) : boot_alloc(16, size);
+}
+
+size_t _rz_small_expand(void *p, size_t size)
+{
+	(void)size;
+	return _rz_small_usable_size(p);
+}

@@ -1,0 +1,276 @@
+/*
+ * vm_linux.c - the platform contract (os.h) on Linux: mmap, mremap,
+ * madvise, named anonymous mappings, pthread mutexes.
+ *
+ * Thin system-call wrappers; policy lives in the engine. Facts that shape
+ * them (measured on our machines, see DESIGN.md):
+ * - growth by mapping the adjacent range leaves VMAs that may not merge and
+ *   a later mremap over them fails with EFAULT, so growth in place is
+ *   mremap(p, old, new, 0) on one mapping;
+ * - MREMAP_MAYMOVE moves page tables; with equal offsets modulo 2 MiB whole
+ *   page-table pages move (1 GiB in ~0.2 ms, against ~4 ms otherwise);
+ * - under vm.overcommit_memory=2 even MAP_NORESERVE read-write mappings are
+ *   charged, so reservations are PROT_NONE there and pages are opened with
+ *   mprotect as blocks grow.
+ * May include: os.h, config.h, Linux and POSIX headers.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_PR_SET_VMA_ANON_NAME
+#include <linux/prctl.h>
+#endif
+
+#include "backend/os.h"
+
+#if !defined(__linux__)
+#error "vm_linux.c is the Linux backend"
+#endif
+
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+#define LINUX_HUGE_ALIGN ((size_t)2 << 20)
+
+struct _rz_os_caps _rz_caps;
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(_rz_mutex_t), "mutex too big");
+
+static int linux_strict_overcommit(void)
+{
+	/* Read without stdio: we may be inside malloc. */
+	int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char c = '0';
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n == 1 && c == '2';
+}
+
+int _rz_os_init(bool strict)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	_rz_caps.page_size = pg > 0 ? (size_t)pg : 4096;
+	_rz_caps.move_align = LINUX_HUGE_ALIGN;
+#ifdef HAVE_MREMAP
+	_rz_caps.can_extend = true;
+#endif
+#ifdef HAVE_MREMAP_MAYMOVE
+	_rz_caps.can_move = true;
+#endif
+	_rz_caps.commit_is_free = !strict && !linux_strict_overcommit();
+#ifdef HAVE_PR_SET_VMA_ANON_NAME
+	_rz_caps.can_name = true;
+#endif
+	_rz_caps.realloc_zero_frees = true; /* glibc: realloc(p, 0) frees, returns NULL */
+	return 0;
+}
+
+static int linux_prot(bool writable)
+{
+	return writable ? PROT_READ | PROT_WRITE : PROT_NONE;
+}
+
+/* Maps size bytes at an address aligned to align by over-mapping and
+ * trimming the ends (two munmaps at most). */
+static int linux_map_aligned(size_t size, size_t align, int prot, void **out)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	size_t pg = _rz_caps.page_size;
+	if (align <= pg) {
+		void *p = mmap(NULL, size, prot, flags, -1, 0);
+		if (p == MAP_FAILED)
+			return errno;
+		*out = p;
+		return 0;
+	}
+	size_t span = size + align - pg;
+	if (span < size)
+		return ENOMEM;
+	char *raw = mmap(NULL, span, prot, flags, -1, 0);
+	if (raw == MAP_FAILED)
+		return errno;
+	char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + span > p + size)
+		munmap(p + size, (size_t)(raw + span - (p + size)));
+	*out = p;
+	return 0;
+}
+
+int _rz_vm_map(size_t size, size_t align, bool writable, void **out)
+{
+	return linux_map_aligned(size, align, linux_prot(writable), out);
+}
+
+int _rz_vm_unmap(void *p, size_t size)
+{
+	return munmap(p, size) == 0 ? 0 : errno;
+}
+
+int _rz_vm_commit(void *p, size_t size)
+{
+	if (size == 0)
+		return 0;
+	return mprotect(p, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+int _rz_vm_decommit(void *p, size_t size)
+{
+	if (size == 0)
+		return 0;
+	if (_rz_caps.commit_is_free)
+		return madvise(p, size, MADV_DONTNEED) == 0 ? 0 : errno;
+	/* Strict commit: mapping PROT_NONE over the range drops the pages and
+	 * the commit charge in one call. */
+	void *q = mmap(p, size, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	return q == MAP_FAILED ? errno : 0;
+}
+
+int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
+{
+#ifdef HAVE_MREMAP
+	/* With strict commit the reservation is two mappings (open part and
+	 * PROT_NONE tail); mremap over both fails, so it moves instead. */
+	if (!_rz_caps.commit_is_free)
+		return ENOTSUP;
+	void *q = mremap(p, old_size, new_size, 0);
+	return q == MAP_FAILED ? errno : 0;
+#else
+	(void)p; (void)old_size; (void)new_size;
+	return ENOTSUP;
+#endif
+}
+
+int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
+    size_t new_size, void **out)
+{
+#if defined(HAVE_MREMAP_MAYMOVE) && defined(HAVE_MREMAP_FIXED)
+	/* Reserve the destination first, aligned like the source, then move
+	 * the pages over it: the destination is ours and well aligned. */
+	size_t align = new_size >= LINUX_HUGE_ALIGN ? LINUX_HUGE_ALIGN : _rz_caps.page_size;
+	void *dst;
+	int err = linux_map_aligned(new_size, align, PROT_NONE, &dst);
+	if (err)
+		return err;
+	size_t len = old_size;
+	if (!_rz_caps.commit_is_free) {
+		/* Only [p, p+used) is one read-write mapping; open the rest of
+		 * the new block before moving so failure changes nothing. */
+		len = used;
+		if (new_used > used &&
+		    mprotect((char *)dst + used, new_used - used, PROT_READ | PROT_WRITE) != 0) {
+			err = errno;
+			munmap(dst, new_size);
+			return err;
+		}
+	}
+	/* Free commit: the whole reservation moves and grows to new_size.
+	 * Strict: the open part moves; the rest of dst stays reserved. */
+	size_t to = _rz_caps.commit_is_free ? new_size : len;
+	void *q = mremap(p, len, to, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	if (q == MAP_FAILED) {
+		err = errno;
+		munmap(dst, new_size);
+		return err;
+	}
+	if (len < old_size)
+		munmap((char *)p + len, old_size - len);
+	*out = q;
+	return 0;
+#else
+	(void)p; (void)old_size; (void)used; (void)new_used; (void)new_size; (void)out;
+	return ENOTSUP;
+#endif
+}
+
+void _rz_vm_copy(void *dst, const void *src, size_t size)
+{
+	memcpy(dst, src, size);
+}
+
+void _rz_vm_name(void *p, size_t size)
+{
+#ifdef HAVE_PR_SET_VMA_ANON_NAME
+	/* Fails harmlessly (EINVAL) on kernels without CONFIG_ANON_VMA_NAME. */
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size,
+	    (unsigned long)"rezone");
+#else
+	(void)p; (void)size;
+#endif
+}
+
+bool _rz_vm_is_mapped(const void *p)
+{
+	unsigned char vec;
+	void *page = (void *)((uintptr_t)p & ~(uintptr_t)(_rz_caps.page_size - 1));
+	int saved = errno;
+	bool mapped = mincore(page, 1, &vec) == 0 || errno != ENOMEM;
+	errno = saved;
+	return mapped;
+}
+
+const char *_rz_os_getenv(const char *name)
+{
+	extern char **environ;
+	size_t n = strlen(name);
+	if (!environ)
+		return NULL;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+uint64_t _rz_os_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void _rz_os_write_err(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+void _rz_os_abort(void)
+{
+	abort();
+}
+
+void _rz_mutex_init(_rz_mutex_t *m)
+{
+	pthread_mutex_init((pthread_mutex_t *)m->opaque, NULL);
+}
+
+void _rz_mutex_lock(_rz_mutex_t *m)
+{
+	pthread_mutex_lock((pthread_mutex_t *)m->opaque);
+}
+
+void _rz_mutex_unlock(_rz_mutex_t *m)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)m->opaque);
+}

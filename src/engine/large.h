@@ -1,0 +1,43 @@
+/*
+ * large.h - the large engine: blocks that own their mapping and grow with
+ * virtual-memory operations (headroom, extend in place, move, copy last).
+ *
+ * Every function returns NULL with errno set on failure and leaves the
+ * caller's block untouched. One engine lock serialises writers; lookups
+ * are lock-free (table.h).
+ * May include: table.h, cache.h, options.h, stats.h, diag.h, backend/os.h.
+ */
+#ifndef RZ_ENGINE_LARGE_H
+#define RZ_ENGINE_LARGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/table.h"
+
+/* Sets up the lock and the table; 0 or errno. Called once by _rz_init. */
+int _rz_large_init(void) RZ_HIDDEN;
+
+/* A new block of at least size bytes aligned to align (0: page). */
+void *_rz_large_alloc(size_t size, size_t align, bool zero) RZ_HIDDEN;
+/* Frees a block the caller found in the table. */
+void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
+/* Resizes a large block to size bytes (size stays large); may move it. */
+void *_rz_large_resize(void *p, size_t size, const char *call) RZ_HIDDEN;
+/* Resizes without moving, or fails with ENOMEM. */
+void *_rz_large_expand(void *p, size_t size) RZ_HIDDEN;
+
+/* Misuse checks for a page-aligned pointer that is not a live block:
+ * aborts with a diagnostic if it points into, or at, memory rezone manages
+ * or manages no longer; returns if it may belong to the small delegate. */
+void _rz_large_check_foreign(const void *p, const char *call) RZ_HIDDEN;
+
+/* Fork: hold the engine lock across fork; the child re-creates it. */
+void _rz_large_prefork(void) RZ_HIDDEN;
+void _rz_large_postfork_parent(void) RZ_HIDDEN;
+void _rz_large_postfork_child(void) RZ_HIDDEN;
+
+/* Returns every cached mapping to the OS now. */
+void _rz_large_flush_cache(void) RZ_HIDDEN;
+
+#endif

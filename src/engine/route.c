@@ -1,0 +1,303 @@
+/*
+ * route.c - the malloc family's contract and the small/large routing.
+ *
+ * Hot paths are two compares: a size against the threshold (which is 0
+ * until the engine is set up, so the first call takes the slow path and
+ * sets it up), and a pointer's page offset (a pointer that is not
+ * page-aligned can never be a large block and goes straight to the small
+ * delegate without a lookup).
+ * May include: engine.h, large.h, options.h, stats.h, diag.h,
+ * backend/small.h, backend/os.h, <errno.h>, <stdint.h>, <string.h>.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backend/small.h"
+#include "engine/diag.h"
+#include "engine/engine.h"
+#include "engine/large.h"
+#include "engine/options.h"
+#include "engine/stats.h"
+
+/* Sizes at or above this go to the large engine; 0 until _rz_init. */
+static size_t route_threshold;
+/* Before init no large block exists; any mask at most the page's works. */
+static uintptr_t route_page_mask = 4095;
+static int route_state; /* 0: not set up, 1: setting up, 2: ready */
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+void _rz_init(void)
+{
+	if (likely(__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2))
+		return;
+	int expected = 0;
+	if (!__atomic_compare_exchange_n(&route_state, &expected, 1, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Another thread is setting up; it never allocates, so wait. */
+		while (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) != 2)
+			;
+		return;
+	}
+	_rz_options_load();
+	_rz_os_init(_rz_opt.strict_commit);
+	size_t threshold = _rz_opt.large_threshold;
+	if (threshold < _rz_caps.page_size)
+		threshold = _rz_caps.page_size;
+	if (_rz_large_init() != 0) {
+		/* No table, no large blocks: everything goes to the delegate. */
+		_rz_diag_warn("init", "large-block table unavailable; large path disabled", NULL);
+		threshold = SIZE_MAX;
+	}
+	route_page_mask = _rz_caps.page_size - 1;
+	__atomic_store_n(&route_threshold, threshold, __ATOMIC_RELAXED);
+	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);
+}
+
+static bool route_is_large(const void *p, struct _rz_block *b)
+{
+	return _rz_table_count() != 0 && _rz_table_find((uintptr_t)p, b);
+}
+
+size_t _rz_large_size(const void *p)
+{
+	struct _rz_block b;
+	if (((uintptr_t)p & route_page_mask) != 0 || !p)
+		return 0;
+	return route_is_large(p, &b) ? b.size : 0;
+}
+
+/* A large request; falls back to the small delegate when the large engine
+ * cannot map (table full, map count exhausted), which may still succeed. */
+static void *route_large(size_t size, size_t align, bool zero)
+{
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = _rz_large_alloc(size, align, zero);
+	if (likely(p != NULL))
+		return p;
+	int err = errno;
+	RZ_STAT_ADD(fallbacks_small, 1);
+	if (align > 16)
+		p = _rz_small_memalign(align, size);
+	else
+		p = zero ? _rz_small_calloc(1, size) : _rz_small_malloc(size);
+	if (!p)
+		errno = err;
+	return p;
+}
+
+static __attribute__((noinline)) void *route_malloc_slow(size_t size)
+{
+	_rz_init();
+	if (size < route_threshold)
+		return _rz_small_malloc(size);
+	return route_large(size, 0, false);
+}
+
+void *_rz_malloc(size_t size)
+{
+	if (likely(size < route_threshold))
+		return _rz_small_malloc(size);
+	return route_malloc_slow(size);
+}
+
+void *_rz_calloc(size_t count, size_t size)
+{
+	size_t total;
+	if (unlikely(__builtin_mul_overflow(count, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (likely(total < route_threshold))
+		return _rz_small_calloc(count, size);
+	_rz_init();
+	if (total < route_threshold)
+		return _rz_small_calloc(count, size);
+	return route_large(total, 0, true);
+}
+
+/* Page-aligned pointer that is not a live large block: misuse checks,
+ * then it belongs to the small delegate. */
+static void route_foreign(const void *p, const char *call)
+{
+	_rz_large_check_foreign(p, call);
+}
+
+static __attribute__((noinline)) void route_free_aligned(void *p, size_t size)
+{
+	struct _rz_block b;
+	int saved = errno;
+	if (route_is_large(p, &b)) {
+		_rz_large_free(p, "free");
+	} else {
+		route_foreign(p, "free");
+		_rz_small_free_sized(p, size);
+	}
+	errno = saved;
+}
+
+void _rz_free(void *p)
+{
+	if (likely(((uintptr_t)p & route_page_mask) != 0)) {
+		_rz_small_free(p);
+		return;
+	}
+	if (p)
+		route_free_aligned(p, 0);
+}
+
+void _rz_free_sized(void *p, size_t size)
+{
+	if (likely(((uintptr_t)p & route_page_mask) != 0)) {
+		_rz_small_free_sized(p, size);
+		return;
+	}
+	if (p)
+		route_free_aligned(p, size);
+}
+
+/* Moves a block between the delegate and the large engine. */
+static void *route_migrate(void *p, size_t old_usable, size_t size, bool to_large)
+{
+	void *q = to_large ? route_large(size, 0, false) : _rz_small_malloc(size);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old_usable < size ? old_usable : size);
+	if (to_large)
+		_rz_small_free(p);
+	else
+		_rz_large_free(p, "realloc");
+	return q;
+}
+
+void *_rz_realloc(void *p, size_t size)
+{
+	if (!p)
+		return _rz_malloc(size);
+	if (size == 0 && _rz_caps.realloc_zero_frees) {
+		_rz_free(p);
+		return NULL;
+	}
+	if (unlikely(size > PTRDIFF_MAX)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (likely(((uintptr_t)p & route_page_mask) != 0) ) {
+		if (likely(size < route_threshold))
+			return _rz_small_realloc(p, size);
+	} else {
+		struct _rz_block b;
+		_rz_init();
+		if (route_is_large(p, &b)) {
+			/* Far below the threshold the block is cheaper in the
+			 * delegate; near it, shrinking in place avoids ping-pong. */
+			if (size < route_threshold / 2)
+				return route_migrate(p, b.size, size, false);
+			return _rz_large_resize(p, size, "realloc");
+		}
+		route_foreign(p, "realloc");
+	}
+	_rz_init();
+	if (size < route_threshold)
+		return _rz_small_realloc(p, size);
+	return route_migrate(p, _rz_small_usable_size(p), size, true);
+}
+
+void *_rz_reallocarray(void *p, size_t count, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(count, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return _rz_realloc(p, total);
+}
+
+void *_rz_memalign(size_t align, size_t size)
+{
+	if (align == 0 || (align & (align - 1)) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size > PTRDIFF_MAX || align > PTRDIFF_MAX / 2 + 1) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align <= 16)
+		return _rz_malloc(size);
+	_rz_init();
+	if (size < route_threshold)
+		return _rz_small_memalign(align, size);
+	return route_large(size, align, false);
+}
+
+int _rz_posix_memalign(void **out, size_t align, size_t size)
+{
+	if (align < sizeof(void *) || (align & (align - 1)) != 0)
+		return EINVAL;
+	int saved = errno;
+	void *p = _rz_memalign(align, size);
+	int err = p ? 0 : errno;
+	errno = saved;
+	if (p)
+		*out = p;
+	return err;
+}
+
+void *_rz_valloc(size_t size)
+{
+	_rz_init();
+	return _rz_memalign(_rz_caps.page_size, size);
+}
+
+void *_rz_pvalloc(size_t size)
+{
+	_rz_init();
+	size_t pg = _rz_caps.page_size;
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size = size ? (size + pg - 1) & ~(pg - 1) : pg;
+	return _rz_memalign(pg, size);
+}
+
+size_t _rz_usable_size(const void *p)
+{
+	if (likely(((uintptr_t)p & route_page_mask) != 0))
+		return _rz_small_usable_size(p);
+	if (!p)
+		return 0;
+	struct _rz_block b;
+	if (route_is_large(p, &b))
+		return b.size;
+	route_foreign(p, "malloc_usable_size");
+	return _rz_small_usable_size(p);
+}
+
+void _rz_prefork(void)
+{
+	_rz_init();
+	_rz_large_prefork();
+}
+
+void _rz_postfork_parent(void)
+{
+	_rz_large_postfork_parent();
+}
+
+void _rz_postfork_child(void)
+{
+	_rz_large_postfork_child();
+}
+
+void _rz_at_exit(void)
+{
+	if (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 && _rz_opt.stats)
+		_rz_stats_print();
+}

@@ -1,0 +1,330 @@
+/*
+ * probe_api.c - rzprobe scenarios for what rezone adds to the malloc family:
+ * rezone_expand, rezone_stats and rezone_version, reached through dlsym as
+ * any program that only optionally knows about rezone would.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+
+typedef void *expand_fn(void *, size_t);
+typedef int stats_fn(struct rezone_stats *, size_t);
+
+static expand_fn *api_expand(void)
+{
+	expand_fn *fn;
+
+	*(void **)&fn = probe_sym("rezone_expand");
+	return fn;
+}
+
+/* Each growth either keeps the pointer, the prefix and a usable size that
+ * covers the request, or fails with ENOMEM and changes nothing. */
+static int expand_large(int argc, char **argv)
+{
+	static const size_t targets[] = {
+		PROBE_MIB + 4096, 3 * PROBE_MIB / 2, 2 * PROBE_MIB,
+		4 * PROBE_MIB + 1, 16 * PROBE_MIB, 64 * PROBE_MIB,
+	};
+	expand_fn *expand = api_expand();
+	unsigned char *p = malloc(PROBE_LARGE);
+	size_t have = PROBE_LARGE;
+
+	(void)argc, (void)argv;
+	CHECK(p != NULL, "malloc");
+	probe_fill(p, 0, have, 20);
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		size_t usable = malloc_usable_size(p);
+		void *r;
+
+		errno = 0;
+		r = expand(p, probe_opaque(targets[i]));
+		if (r) {
+			CHECK(r == p, "rezone_expand moved %p to %p", (void *)p, r);
+			CHECK(malloc_usable_size(p) >= targets[i], "usable %zu "
+			      "< %zu", malloc_usable_size(p), targets[i]);
+			CHECK_PATTERN(p, 0, have, 20);
+			probe_fill(p, have, targets[i], 20);
+			have = targets[i];
+		} else {
+			CHECK(errno == ENOMEM, "failed growth to %zu set errno "
+			      "%d", targets[i], errno);
+			CHECK(malloc_usable_size(p) == usable, "failed growth "
+			      "changed usable size %zu to %zu", usable,
+			      malloc_usable_size(p));
+			CHECK_PATTERN(p, 0, have, 20);
+		}
+	}
+	printf("grown to %zu bytes in place\n", have);
+	free(p);
+	return 0;
+}
+
+/* With headroom reserved beyond the block, growth into it cannot fail;
+ * then shrinking in place returns whole pages and keeps the pointer. */
+static int expand_within_headroom(int argc, char **argv)
+{
+	expand_fn *expand = api_expand();
+	unsigned char *p = malloc(PROBE_LARGE);
+	void *r;
+
+	(void)argc, (void)argv;
+	CHECK(p != NULL, "malloc");
+	probe_fill(p, 0, PROBE_LARGE, 21);
+	r = expand(p, probe_opaque(3 * PROBE_MIB / 2));
+	CHECK(r == p, "growth to 1.5 MiB inside the headroom returned %p "
+	      "(errno %d)", r, errno);
+	probe_fill(p, PROBE_LARGE, 3 * PROBE_MIB / 2, 21);
+	r = expand(p, probe_opaque(2 * PROBE_MIB));
+	CHECK(r == p, "growth to 2 MiB inside the headroom returned %p "
+	      "(errno %d)", r, errno);
+	CHECK_PATTERN(p, 0, 3 * PROBE_MIB / 2, 21);
+	r = expand(p, probe_opaque(300000));
+	CHECK(r == p, "shrink to 300000 returned %p (errno %d)", r, errno);
+	CHECK(malloc_usable_size(p) >= 300000, "usable %zu after shrink",
+	      malloc_usable_size(p));
+	CHECK_PATTERN(p, 0, 300000, 21);
+	free(p);
+	return 0;
+}
+
+static int expand_fail(int argc, char **argv)
+{
+	static const size_t impossible[] = { (size_t)1 << 50, SIZE_MAX,
+					     (size_t)PTRDIFF_MAX + 1 };
+	expand_fn *expand = api_expand();
+	unsigned char *p = malloc(PROBE_LARGE);
+	size_t usable;
+
+	(void)argc, (void)argv;
+	CHECK(p != NULL, "malloc");
+	usable = malloc_usable_size(p);
+	probe_fill(p, 0, PROBE_LARGE, 22);
+	for (size_t i = 0; i < 3; i++) {
+		errno = 0;
+		void *r = expand(p, probe_opaque(impossible[i]));
+		CHECK(r == NULL, "rezone_expand to %zu returned %p",
+		      impossible[i], r);
+		CHECK(errno == ENOMEM, "rezone_expand to %zu set errno %d",
+		      impossible[i], errno);
+		CHECK(malloc_usable_size(p) == usable, "usable size changed");
+		CHECK_PATTERN(p, 0, PROBE_LARGE, 22);
+	}
+	free(p);
+	return 0;
+}
+
+static int expand_einval(int argc, char **argv)
+{
+	expand_fn *expand = api_expand();
+	unsigned char *big = malloc(PROBE_LARGE), *small = malloc(100);
+	size_t usable;
+	void *r;
+
+	(void)argc, (void)argv;
+	CHECK(big && small, "malloc");
+	errno = 0;
+	r = expand(NULL, 100);
+	CHECK(r == NULL && errno == EINVAL, "rezone_expand(NULL) = %p, "
+	      "errno %d", r, errno);
+	errno = 0;
+	probe_fill(big, 0, PROBE_LARGE, 23);
+	r = expand(big, probe_opaque(0));
+	CHECK(r == NULL && errno == EINVAL, "rezone_expand(p, 0) = %p, "
+	      "errno %d", r, errno);
+	CHECK_PATTERN(big, 0, PROBE_LARGE, 23);
+	/* A small block only "grows" within the usable size it already has. */
+	usable = malloc_usable_size(small);
+	probe_fill(small, 0, 100, 24);
+	r = expand(small, usable);
+	CHECK(r == small, "small block within its usable size: %p", r);
+	errno = 0;
+	r = expand(small, probe_opaque(usable + PROBE_MIB));
+	CHECK(r == NULL && errno == EINVAL, "small block beyond its usable "
+	      "size: %p, errno %d", r, errno);
+	CHECK_PATTERN(small, 0, 100, 24);
+	free(big);
+	free(small);
+	return 0;
+}
+
+static int stats_layout(int argc, char **argv)
+{
+	stats_fn *stats;
+	struct rezone_stats s;
+	unsigned char buf[sizeof(s) + 64];
+
+	(void)argc, (void)argv;
+	*(void **)&stats = probe_sym("rezone_stats");
+	memset(&s, 0xAB, sizeof(s));
+	CHECK(stats(&s, sizeof(s)) == 0, "rezone_stats");
+	CHECK(s.version == REZONE_STATS_VERSION, "version %u", s.version);
+	CHECK(s.size == sizeof(s), "size %u, expected %zu", s.size, sizeof(s));
+	CHECK(stats(NULL, sizeof(s)) == EINVAL, "NULL output accepted");
+	CHECK(stats(&s, 4) == EINVAL, "4-byte output accepted");
+	/* An older caller's smaller struct: only its bytes are written. */
+	memset(buf, 0xAB, sizeof(buf));
+	CHECK(stats((struct rezone_stats *)buf, 16) == 0, "16-byte output");
+	CHECK(((struct rezone_stats *)buf)->size == 16, "size %u for a "
+	      "16-byte output", ((struct rezone_stats *)buf)->size);
+	for (size_t i = 16; i < sizeof(buf); i++)
+		CHECK(buf[i] == 0xAB, "byte %zu written beyond 16", i);
+	/* A newer caller's bigger struct: the library says what it filled. */
+	memset(buf, 0xAB, sizeof(buf));
+	CHECK(stats((struct rezone_stats *)buf, sizeof(buf)) == 0, "big output");
+	CHECK(((struct rezone_stats *)buf)->size == sizeof(s), "size %u for a "
+	      "bigger output", ((struct rezone_stats *)buf)->size);
+	for (size_t i = sizeof(s); i < sizeof(buf); i++)
+		CHECK(buf[i] == 0xAB, "byte %zu written beyond the library's "
+		      "struct", i);
+	return 0;
+}
+
+static int stats_version(int argc, char **argv)
+{
+	const char *(*version)(void);
+	char want[32];
+
+	(void)argc, (void)argv;
+	*(void **)&version = probe_sym("rezone_version");
+	snprintf(want, sizeof(want), "%d.%d.%d", REZONE_VERSION_MAJOR,
+		 REZONE_VERSION_MINOR, REZONE_VERSION_PATCH);
+	CHECK(version() != NULL && strcmp(version(), want) == 0,
+	      "rezone_version() = \"%s\", header says %s",
+	      version() ? version() : "(null)", want);
+	return 0;
+}
+
+/* Nothing between two snapshots may allocate (stdio would), or a tiny
+ * threshold would count its buffers as large blocks. */
+static int stats_large_malloc(int argc, char **argv)
+{
+	struct rezone_stats s0, s1, s2, s3;
+	void *small, *big;
+
+	(void)argc, (void)argv;
+	s0 = probe_stats();
+	small = malloc(100);
+	s1 = probe_stats();
+	big = malloc(PROBE_LARGE);
+	s2 = probe_stats();
+	CHECK(small && big, "malloc");
+	free(big);
+	s3 = probe_stats();
+	free(small);
+	CHECK(s1.large_allocs == s0.large_allocs, "a 100-byte malloc counted "
+	      "as large");
+	CHECK(s2.large_allocs == s1.large_allocs + 1, "large_allocs moved by "
+	      "%lld for a 1 MiB malloc",
+	      (long long)(s2.large_allocs - s1.large_allocs));
+	CHECK(s2.large_live == s1.large_live + 1, "large_live moved by %lld",
+	      (long long)(s2.large_live - s1.large_live));
+	CHECK(s2.large_live_bytes >= s1.large_live_bytes + PROBE_LARGE,
+	      "large_live_bytes grew by %lld",
+	      (long long)(s2.large_live_bytes - s1.large_live_bytes));
+	CHECK(s3.large_frees == s2.large_frees + 1, "large_frees moved by %lld",
+	      (long long)(s3.large_frees - s2.large_frees));
+	CHECK(s3.large_live == s1.large_live, "large_live not back after free");
+	CHECK(s3.large_live_bytes == s1.large_live_bytes,
+	      "large_live_bytes not back after free");
+	return 0;
+}
+
+static int stats_growth(int argc, char **argv)
+{
+	enum { GROWTHS = 5 };
+	struct rezone_stats s0, s1, s2;
+	unsigned char *p;
+
+	(void)argc, (void)argv;
+	p = malloc(PROBE_LARGE);
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, PROBE_LARGE);
+	s0 = probe_stats();
+	for (size_t i = 1; i <= GROWTHS; i++) {
+		p = realloc(p, (i + 1) * PROBE_MIB);
+		CHECK(p != NULL, "realloc");
+	}
+	s1 = probe_stats();
+	p = realloc(p, PROBE_MIB / 2);
+	s2 = probe_stats();
+	CHECK(p != NULL, "shrinking realloc");
+	free(p);
+	CHECK(probe_growths(&s1) - probe_growths(&s0) == GROWTHS,
+	      "%d growths moved the grow_* counters by %llu (reserved %llu, "
+	      "in place %llu, moved %llu, copied %llu)", GROWTHS,
+	      (unsigned long long)(probe_growths(&s1) - probe_growths(&s0)),
+	      (unsigned long long)(s1.grow_reserved - s0.grow_reserved),
+	      (unsigned long long)(s1.grow_in_place - s0.grow_in_place),
+	      (unsigned long long)(s1.grow_moved - s0.grow_moved),
+	      (unsigned long long)(s1.grow_copied - s0.grow_copied));
+	CHECK(s1.bytes_not_copied + s1.bytes_copied >
+	      s0.bytes_not_copied + s0.bytes_copied,
+	      "growth accounted no bytes");
+	CHECK(s2.shrinks == s1.shrinks + 1, "a 6 MiB -> 512 KiB realloc moved "
+	      "shrinks by %lld", (long long)(s2.shrinks - s1.shrinks));
+	return 0;
+}
+
+/* Prints the counters one realloc from 1 MiB to 1.5 MiB moved, for the
+ * option tests: "reserved R in_place I moved M copied C". */
+static int grow_kind(int argc, char **argv)
+{
+	struct rezone_stats s0, s1;
+	unsigned char *p;
+
+	(void)argc, (void)argv;
+	p = malloc(PROBE_LARGE);
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, PROBE_LARGE);
+	s0 = probe_stats();
+	p = realloc(p, 3 * PROBE_MIB / 2);
+	s1 = probe_stats();
+	CHECK(p != NULL, "realloc");
+	free(p);
+	printf("reserved %llu in_place %llu moved %llu copied %llu\n",
+	       (unsigned long long)(s1.grow_reserved - s0.grow_reserved),
+	       (unsigned long long)(s1.grow_in_place - s0.grow_in_place),
+	       (unsigned long long)(s1.grow_moved - s0.grow_moved),
+	       (unsigned long long)(s1.grow_copied - s0.grow_copied));
+	return 0;
+}
+
+/* Prints how many cache hits a free followed by a malloc of the same large
+ * size produced: "hits N". */
+static int cache_reuse(int argc, char **argv)
+{
+	struct rezone_stats s0, s1;
+	void *p, *q;
+
+	(void)argc, (void)argv;
+	p = malloc(PROBE_LARGE);
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, PROBE_LARGE);
+	s0 = probe_stats();
+	free(p);
+	q = malloc(PROBE_LARGE);
+	s1 = probe_stats();
+	CHECK(q != NULL, "malloc");
+	free(q);
+	printf("hits %llu\n", (unsigned long long)(s1.cache_hits - s0.cache_hits));
+	return 0;
+}
+
+const struct probe_cmd probe_api_cmds[] = {
+	{ "expand_large", expand_large },
+	{ "expand_within_headroom", expand_within_headroom },
+	{ "expand_fail", expand_fail },
+	{ "expand_einval", expand_einval },
+	{ "stats_layout", stats_layout },
+	{ "stats_version", stats_version },
+	{ "stats_large_malloc", stats_large_malloc },
+	{ "stats_growth", stats_growth },
+	{ "grow_kind", grow_kind },
+	{ "cache_reuse", cache_reuse },
+	{ NULL, NULL },
+};

@@ -1,0 +1,95 @@
+/*
+ * probe_misuse.c - rzprobe scenarios that misuse a large block. rezone must
+ * stop the process with one diagnostic line and abort(); if the call returns
+ * instead, the probe exits PROBE_SURVIVED.
+ *
+ * Each scenario prints "ptr=<address>" on stdout first, so the suite can
+ * check that the diagnostic names the pointer that was passed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+/* Hides a pointer from the compiler's use-after-free analysis: the misuse
+ * is the point of these scenarios. */
+static void *launder(void *p)
+{
+	void *volatile v = p;
+
+	return v;
+}
+
+static void announce(const void *p)
+{
+	printf("ptr=%p\n", p);
+	fflush(stdout);
+}
+
+static unsigned char *large_block(void)
+{
+	unsigned char *p = malloc(PROBE_LARGE);
+
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, PROBE_LARGE);
+	return p;
+}
+
+/* A page-aligned address inside a large block looks like a block start to
+ * a naive lookup; it must not be released as one. */
+static int free_interior(int argc, char **argv)
+{
+	unsigned char *p = large_block(), *inner = p + 3 * 4096;
+
+	(void)argc, (void)argv;
+	announce(inner);
+	free(inner);
+	return PROBE_SURVIVED;
+}
+
+static int realloc_interior(int argc, char **argv)
+{
+	unsigned char *p = large_block(), *inner = p + 4 * 4096;
+
+	(void)argc, (void)argv;
+	announce(inner);
+	inner = realloc(inner, 2 * PROBE_LARGE);
+	return PROBE_SURVIVED;
+}
+
+static int double_free(int argc, char **argv)
+{
+	unsigned char *p = large_block(), *again = launder(p);
+
+	(void)argc, (void)argv;
+	announce(p);
+	free(p);
+	free(again);
+	return PROBE_SURVIVED;
+}
+
+/* An address that was a mapping once but never came from rezone. */
+static int free_unmapped(int argc, char **argv)
+{
+	size_t len = 16 * (size_t)sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)argc, (void)argv;
+	CHECK(p != MAP_FAILED, "mmap");
+	CHECK(munmap(p, len) == 0, "munmap");
+	announce(p);
+	free(launder(p));
+	return PROBE_SURVIVED;
+}
+
+const struct probe_cmd probe_misuse_cmds[] = {
+	{ "free_interior", free_interior },
+	{ "realloc_interior", realloc_interior },
+	{ "double_free", double_free },
+	{ "free_unmapped", free_unmapped },
+	{ NULL, NULL },
+};

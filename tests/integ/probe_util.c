@@ -1,0 +1,110 @@
+/*
+ * probe_util.c - checks and helpers shared by the rzprobe scenarios.
+ *
+ * Everything here goes through the standard allocator entry points or
+ * dlsym, never through rezone directly: the probe must behave like any
+ * unmodified program that rezone is injected into.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+
+void probe_fail(const char *file, int line, const char *cond,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "rzprobe: FAIL %s:%d: %s: ", file, line, cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(PROBE_FAILED);
+}
+
+size_t probe_opaque(size_t n)
+{
+	volatile size_t v = n;
+
+	return v;
+}
+
+/* Mixes the page and the 64 KiB chunk into the byte so that whole pages or
+ * chunks showing up at the wrong offset do not repeat the expected bytes. */
+static inline unsigned char probe_byte(size_t i, unsigned seed)
+{
+	return (unsigned char)(i ^ (i >> 8) * 7 ^ (i >> 12) * 13 ^
+			       (i >> 16) * 29 ^ seed);
+}
+
+void probe_fill(void *p, size_t from, size_t to, unsigned seed)
+{
+	unsigned char *b = p;
+
+	for (size_t i = from; i < to; i++)
+		b[i] = probe_byte(i, seed);
+}
+
+size_t probe_mismatch(const void *p, size_t from, size_t to, unsigned seed)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = from; i < to; i++)
+		if (b[i] != probe_byte(i, seed))
+			return i;
+	return SIZE_MAX;
+}
+
+size_t probe_nonzero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return i;
+	return SIZE_MAX;
+}
+
+void *probe_sym(const char *name)
+{
+	void *sym = dlsym(RTLD_DEFAULT, name);
+
+	CHECK(sym != NULL, "%s is not exported by the preloaded library "
+	      "(is rezone in LD_PRELOAD?)", name);
+	return sym;
+}
+
+struct rezone_stats probe_stats(void)
+{
+	static int (*stats_fn)(struct rezone_stats *, size_t);
+	struct rezone_stats s;
+
+	if (!stats_fn)
+		*(void **)&stats_fn = probe_sym("rezone_stats");
+	memset(&s, 0, sizeof(s));
+	CHECK(stats_fn(&s, sizeof(s)) == 0, "rezone_stats failed");
+	return s;
+}
+
+uint64_t probe_growths(const struct rezone_stats *s)
+{
+	return s->grow_reserved + s->grow_in_place + s->grow_moved +
+	       s->grow_copied;
+}
+
+void probe_threads(unsigned n, void *(*fn)(void *), void *arg)
+{
+	pthread_t tid[64];
+
+	CHECK(n <= 64, "at most 64 threads, not %u", n);
+	for (unsigned i = 0; i < n; i++)
+		CHECK(pthread_create(&tid[i], NULL, fn, arg) == 0,
+		      "pthread_create %u", i);
+	for (unsigned i = 0; i < n; i++)
+		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
+}
