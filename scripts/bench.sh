@@ -11,7 +11,10 @@
 # POSIX sh and awk only; needs a C compiler only when the build directory has
 # no bench programs (then they are compiled into the output directory).
 # Run `scripts/bench.sh --help` for the options.
-# Globbing is off: lists are space-separated words split on purpose.
+#
+# Globbing is off: lists are space-separated words split on purpose
+# (SC2046, SC2086); per-allocator variables are set through eval (SC2154).
+# shellcheck disable=SC2046,SC2086,SC2154
 set -euf
 
 me=bench.sh
@@ -114,8 +117,11 @@ srcdir=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 [ -d "$builddir" ] || die "no build directory $builddir"
 builddir=$(CDPATH='' cd -- "$builddir" && pwd)
 [ -n "$lib" ] || lib=$builddir/.libs/librezone.so
+case $lib in /*) ;; *) lib=$(pwd)/$lib ;; esac
 mkdir -p "$out/logs"
 out=$(CDPATH='' cd -- "$out" && pwd)
+# Logs of an earlier run must not pass for this one's (the stats summary).
+find "$out/logs" -type f -name '*.err' -exec rm -f {} +
 
 # ---- programs ---------------------------------------------------------------
 # Prints the path of bench program $1: the build's, or one compiled here
@@ -189,6 +195,19 @@ probe_malloc() {
 	echo "$pm_out" | tr ' ' '\n' | sed -n 's/^malloc=//p'
 }
 
+# One line naming what ran: version, and the library preloaded.
+allocator_describe() {
+	eval "ad_lib=\${lib_$1}"
+	case $1 in
+	system) echo "system: $(getconf GNU_LIBC_VERSION 2>/dev/null || echo 'C library'), no preload" ;;
+	rezone) echo "rezone: $ad_lib" ;;
+	*)
+		set -- "$1" $(allocator_soname "$1")
+		ad_ver=$(dpkg-query -W -f '${Version}' "$3" 2>/dev/null) || ad_ver=''
+		echo "$1: ${ad_ver:+$3 $ad_ver, }$ad_lib" ;;
+	esac
+}
+
 active='' skipped='' nact=0
 for a in $allocators; do
 	resolve_allocator "$a"
@@ -219,11 +238,11 @@ echo "rep,workload,allocator,status,realloc_ns,realloc_max_ns,wall_ns,ns_per_op,
 	echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo '?')"
 	echo "overcommit_memory: $(cat /proc/sys/vm/overcommit_memory 2>/dev/null || echo '?')"
 	echo "mode: $([ $quick = 1 ] && echo quick || echo full), $reps reps"
-	for a in $active; do eval "echo \"allocator $a: \${lib_$a:-(no preload)}\""; done
+	for a in $active; do echo "allocator $(allocator_describe "$a")"; done
 	printf '%s' "$skipped" | sed 's/^/skipped /'
 } >"$out/env.txt"
 
-# Shared awk: number formatting, and the CSV row built from a result line.
+# Number formatting shared by the awk programs below.
 awk_lib='
 function fmt_ns(x) {
 	if (x == "") return "-"
@@ -339,10 +358,9 @@ function stat(key, m,    n, i, j, t, v) {
 	smed = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	return n
 }
-function cell(key, m, f) {
+function cell(key, m) {
 	if (!stat(key, m)) return "-"
-	if (f == "ns") return fmt_ns(smed) " [" fmt_ns(smin) " - " fmt_ns(smax) "]"
-	return smed " [" smin " - " smax "]"
+	return fmt_ns(smed) " [" fmt_ns(smin) " - " fmt_ns(smax) "]"
 }
 function ratio_line(w, m, label,    na, al, i, a, b, k, s, r, sep) {
 	na = split(allocators, al, " ")
@@ -360,6 +378,8 @@ function ratio_line(w, m, label,    na, al, i, a, b, k, s, r, sep) {
 		if (s != "") printf "  %s: %s is %s\n", label, a, s
 	}
 }
+# Medians of an even count are halves: keep them from turning into 1.2e+07.
+BEGIN { CONVFMT = "%.1f"; OFMT = "%.1f" }
 NR > 1 && $4 == "ok" {
 	key = $2 SUBSEP $3
 	for (i = 5; i <= 17; i++)
@@ -377,16 +397,19 @@ END {
 	if (floor_vals != "") { vals["floor", 7] = floor_vals; stat("floor", 7); floor = smed }
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
-		printf "\n%s  %s  (%d reps; median [min - max])\n", w, args[w], reps
+		# The first column is time per op for churn workloads, else realloc time.
+		per_op = 0
+		for (j = 1; j <= na; j++) if (stat(w SUBSEP al[j], 8)) per_op = 1
+		printf "\n%s  %s  (reps: %d; median [min - max])\n", w, args[w], reps
 		printf "  %-10s %-32s %-32s %-10s %s\n", "allocator", \
-			w == "smallchurn" ? "ns per op" : "realloc time", "wall time", "peak RSS", "minor faults"
+			per_op ? "time per op" : "realloc time", "wall time", "peak RSS", "minor faults"
 		for (j = 1; j <= na; j++) {
 			a = al[j]; key = w SUBSEP a
 			if (!stat(key, 7)) { printf "  %-10s no successful run\n", a; continue }
-			first = stat(key, 8) ? cell(key, 8, "ns") : cell(key, 5, "ns")
+			first = per_op ? cell(key, 8) : cell(key, 5)
 			stat(key, 12); rss = fmt_kb(smed)
 			stat(key, 13); flt = fmt_count(smed)
-			printf "  %-10s %-32s %-32s %-10s %s\n", a, first, cell(key, 7, "ns"), rss, flt
+			printf "  %-10s %-32s %-32s %-10s %s\n", a, first, cell(key, 7), rss, flt
 			for (m = 5; m <= 17; m++)
 				if (n = stat(key, m))
 					printf "%s,%s,%s,%d,%s,%s,%s\n", w, a, names[m - 4], n, smed, smin, smax > summary
@@ -394,7 +417,7 @@ END {
 		ratio_line(w, 5, "realloc time")
 		ratio_line(w, 8, "time per op")
 		if (w != "touch") ratio_line(w, 7, "wall time")
-		if (w != "touch" && floor > 0 && bytes[w] == bytes["touch"] && w != "smallchurn") {
+		if (w != "touch" && floor > 0 && bytes[w] == bytes["touch"]) {
 			s = ""
 			for (j = 1; j <= na; j++)
 				if (stat(w SUBSEP al[j], 7))
@@ -404,16 +427,21 @@ END {
 	}
 }' "$csv"
 
+echo
+for a in $active; do echo "allocator $(allocator_describe "$a")"; done
 if [ -n "$skipped" ]; then
-	echo
 	printf '%s' "$skipped" | sed 's/^/skipped: /'
 fi
+# The library's exit summary ("rezone: NAME VALUE" lines), zero counters
+# left out so the few that matter stand out; other lines are shown as they are.
 for w in $workloads; do
 	log=$out/logs/$w.rezone.1.err
-	if [ -f "$log" ] && grep -q '^rezone:' "$log"; then
-		printf '\nrezone stats, %s (REZONE_STATS=1, rep 1):\n' "$w"
-		grep '^rezone:' "$log" | sed 's/^/  /'
-	fi
+	if [ ! -f "$log" ] || ! grep -q '^rezone:' "$log"; then continue; fi
+	[ -n "${stats_title:-}" ] || { stats_title=1; printf '\nrezone stats (REZONE_STATS=1, rep 1; zero counters omitted):\n'; }
+	grep '^rezone:' "$log" | awk -v w="$w" '
+		NF == 3 && $3 ~ /^[0-9]+$/ { if ($3 != 0) kv = kv " " $2 "=" $3; next }
+		{ other = other "\n    " $0 }
+		END { printf "  %-10s%s%s\n", w, kv == "" ? " (all zero)" : kv, other }'
 done
 printf '\nresults: %s (summary.csv, env.txt and logs/ beside it)\n' "$csv"
 if [ $failed -gt 0 ]; then

@@ -147,6 +147,14 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
 	 * PROT_NONE tail); mremap over both fails, so it moves instead. */
 	if (!_rz_caps.commit_is_free)
 		return ENOTSUP;
+	/* A failing mremap costs milliseconds on large mappings (measured:
+	 * 2-5 ms for 4 MiB -> 22 MiB), and the range after a fresh mapping is
+	 * usually taken (mappings are placed top-down). Two mincore probes
+	 * (~1 us) rule the common case out first. */
+	char *end = (char *)p + old_size;
+	if (_rz_vm_is_mapped(end) ||
+	    _rz_vm_is_mapped((char *)p + new_size - _rz_caps.page_size))
+		return ENOMEM;
 	void *q = mremap(p, old_size, new_size, 0);
 	return q == MAP_FAILED ? errno : 0;
 #else
@@ -205,9 +213,14 @@ void _rz_vm_copy(void *dst, const void *src, size_t size)
 void _rz_vm_name(void *p, size_t size)
 {
 #ifdef HAVE_PR_SET_VMA_ANON_NAME
-	/* Fails harmlessly (EINVAL) on kernels without CONFIG_ANON_VMA_NAME. */
-	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size,
-	    (unsigned long)"rezone");
+	/* Kernels without CONFIG_ANON_VMA_NAME say EINVAL: stop asking. */
+	if (!_rz_caps.can_name)
+		return;
+	int saved = errno;
+	if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size,
+	    (unsigned long)"rezone") != 0 && errno == EINVAL)
+		_rz_caps.can_name = false;
+	errno = saved;
 #else
 	(void)p; (void)size;
 #endif

@@ -20,6 +20,11 @@ int _rz_large_init(void) RZ_HIDDEN;
 
 /* A new block of at least size bytes aligned to align (0: page). */
 void *_rz_large_alloc(size_t size, size_t align, bool zero) RZ_HIDDEN;
+/* The same for a block that is growing (a small block realloc'ed past
+ * the threshold, a copied block): reserves headroom as if it had outgrown
+ * its reservation `grows` times. */
+void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
+    uint32_t grows) RZ_HIDDEN;
 /* Frees a block the caller found in the table. */
 void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
 /* Resizes a large block to size bytes (size stays large); may move it. */

@@ -71,13 +71,13 @@ size_t _rz_large_size(const void *p)
 
 /* A large request; falls back to the small delegate when the large engine
  * cannot map (table full, map count exhausted), which may still succeed. */
-static void *route_large(size_t size, size_t align, bool zero)
+static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 {
 	if (size > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = _rz_large_alloc(size, align, zero);
+	void *p = _rz_large_alloc_growing(size, align, zero, grows);
 	if (likely(p != NULL))
 		return p;
 	int err = errno;
@@ -96,7 +96,7 @@ static __attribute__((noinline)) void *route_malloc_slow(size_t size)
 	_rz_init();
 	if (size < route_threshold)
 		return _rz_small_malloc(size);
-	return route_large(size, 0, false);
+	return route_large(size, 0, false, 0);
 }
 
 void *_rz_malloc(size_t size)
@@ -118,7 +118,7 @@ void *_rz_calloc(size_t count, size_t size)
 	_rz_init();
 	if (total < route_threshold)
 		return _rz_small_calloc(count, size);
-	return route_large(total, 0, true);
+	return route_large(total, 0, true, 0);
 }
 
 /* Page-aligned pointer that is not a live large block: misuse checks,
@@ -164,7 +164,8 @@ void _rz_free_sized(void *p, size_t size)
 /* Moves a block between the delegate and the large engine. */
 static void *route_migrate(void *p, size_t old_usable, size_t size, bool to_large)
 {
-	void *q = to_large ? route_large(size, 0, false) : _rz_small_malloc(size);
+	/* A small block realloc'ed past the threshold is a growing buffer. */
+	void *q = to_large ? route_large(size, 0, false, 1) : _rz_small_malloc(size);
 	if (!q)
 		return NULL;
 	memcpy(q, p, old_usable < size ? old_usable : size);
@@ -233,7 +234,7 @@ void *_rz_memalign(size_t align, size_t size)
 	_rz_init();
 	if (size < route_threshold)
 		return _rz_small_memalign(align, size);
-	return route_large(size, align, false);
+	return route_large(size, align, false, 0);
 }
 
 int _rz_posix_memalign(void **out, size_t align, size_t size)

@@ -1,16 +1,16 @@
 /*
  * table.c - the large-block table and the span filter.
  *
- * Open addressing with linear probing, keyed by block address. Deletion
- * shifts later entries back (no tombstones), which would break a concurrent
- * reader, so readers use a sequence lock: they retry if a writer ran while
- * they probed. Readers never write shared memory, so free() of large blocks
- * from many threads does not bounce a cache line. The table has a fixed
- * capacity, reserved once; only pages actually used are ever touched.
- * When it is full, large requests fall back to the small delegate.
- *
- * A dense array of live addresses serves the rare scans (misuse reports,
- * enumeration), so they cost O(live blocks), not O(capacity).
+ * Two arrays. Records (one per live block: address, size, reservation)
+ * never move while their block lives, so the block's owner can update its
+ * own size without any lock: growth inside the reservation is a plain
+ * store. The index maps addresses to records by open addressing with
+ * linear probing; deletion shifts later entries back (no tombstones),
+ * which would confuse a concurrent reader, so readers use a sequence lock
+ * and retry if an insert or delete ran while they probed. Readers never
+ * write shared memory. Capacity is fixed and reserved once; only pages in
+ * use are touched. When full, large requests fall back to the small
+ * delegate.
  * May include: table.h, backend/os.h.
  */
 #include "engine/table.h"
@@ -22,19 +22,25 @@
 
 struct slot {
 	uintptr_t addr; /* 0: empty */
+	uint64_t rec;   /* index into table.recs */
+};
+
+struct rec {
+	uintptr_t addr; /* 0: free record */
 	size_t size;
 	size_t reserved;
 	uint32_t grows;
 	uint32_t align_log;
-	uint32_t dense;  /* index in table.dense */
-	uint32_t pad;
 };
 
 static struct {
 	struct slot *slots;
-	uintptr_t *dense;
+	struct rec *recs;
+	uint32_t *free_recs; /* stack of free record indices */
+	size_t n_free;
+	size_t hwm;          /* records ever used: scans stop here */
 	size_t live;
-	uint64_t seq; /* odd while a writer is changing slots */
+	uint64_t seq;        /* odd while a writer is changing slots */
 } table;
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -61,9 +67,10 @@ int _rz_table_init(void)
 	if (table.slots)
 		return 0;
 	size_t slots_bytes = TABLE_CAP * sizeof(struct slot);
-	size_t dense_bytes = TABLE_CAP * sizeof(uintptr_t);
+	size_t recs_bytes = TABLE_MAX_LIVE * sizeof(struct rec);
+	size_t free_bytes = TABLE_MAX_LIVE * sizeof(uint32_t);
 	size_t pg = _rz_caps.page_size;
-	size_t total = (slots_bytes + dense_bytes + pg - 1) & ~(pg - 1);
+	size_t total = (slots_bytes + recs_bytes + free_bytes + pg - 1) & ~(pg - 1);
 	void *p;
 	int err = _rz_vm_map(total, pg, false, &p);
 	if (err)
@@ -73,7 +80,8 @@ int _rz_table_init(void)
 		_rz_vm_unmap(p, total);
 		return err;
 	}
-	table.dense = (uintptr_t *)((char *)p + slots_bytes);
+	table.recs = (struct rec *)((char *)p + slots_bytes);
+	table.free_recs = (uint32_t *)((char *)p + slots_bytes + recs_bytes);
 	__atomic_store_n(&table.slots, (struct slot *)p, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -83,42 +91,69 @@ size_t _rz_table_count(void)
 	return LOAD(table.live);
 }
 
-bool _rz_table_find(uintptr_t addr, struct _rz_block *out)
+/* The record of a live block, or NULL. Lock-free. */
+static struct rec *table_lookup(uintptr_t addr)
 {
 	struct slot *slots = __atomic_load_n(&table.slots, __ATOMIC_ACQUIRE);
 	if (!slots || addr == 0)
-		return false;
+		return NULL;
 	for (;;) {
 		uint64_t seq = __atomic_load_n(&table.seq, __ATOMIC_ACQUIRE);
 		if (seq & 1) {
 			table_relax();
 			continue;
 		}
-		bool found = false;
+		uint64_t rec = (uint64_t)-1;
 		for (size_t i = table_hash(addr);; i = (i + 1) & (TABLE_CAP - 1)) {
 			uintptr_t a = LOAD(slots[i].addr);
 			if (a == 0)
 				break;
 			if (a == addr) {
-				out->addr = a;
-				out->size = LOAD(slots[i].size);
-				out->reserved = LOAD(slots[i].reserved);
-				out->grows = LOAD(slots[i].grows);
-				out->align_log = LOAD(slots[i].align_log);
-				found = true;
+				rec = LOAD(slots[i].rec);
 				break;
 			}
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (LOAD(table.seq) == seq)
-			return found;
+		if (LOAD(table.seq) != seq)
+			continue;
+		if (rec >= TABLE_MAX_LIVE)
+			return NULL;
+		struct rec *r = &table.recs[rec];
+		/* A record is reused only after its block is freed; a block's
+		 * owner never sees that, anyone else gets a consistent "no". */
+		return LOAD(r->addr) == addr ? r : NULL;
 	}
+}
+
+static void rec_read(const struct rec *r, struct _rz_block *out)
+{
+	out->addr = LOAD(r->addr);
+	out->size = LOAD(r->size);
+	out->reserved = LOAD(r->reserved);
+	out->grows = LOAD(r->grows);
+	out->align_log = LOAD(r->align_log);
+}
+
+bool _rz_table_find(uintptr_t addr, struct _rz_block *out)
+{
+	struct rec *r = table_lookup(addr);
+	if (!r)
+		return false;
+	rec_read(r, out);
+	return out->addr == addr;
+}
+
+void _rz_table_set_size(uintptr_t addr, size_t size)
+{
+	struct rec *r = table_lookup(addr);
+	if (r)
+		STORE(r->size, size);
 }
 
 static void write_begin(void)
 {
 	STORE(table.seq, table.seq + 1);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 static void write_end(void)
@@ -136,39 +171,38 @@ static size_t table_slot_of(uintptr_t addr)
 	}
 }
 
-static void slot_fill(struct slot *s, const struct _rz_block *b)
+static void rec_fill(struct rec *r, const struct _rz_block *b)
 {
-	STORE(s->size, b->size);
-	STORE(s->reserved, b->reserved);
-	STORE(s->grows, b->grows);
-	STORE(s->align_log, b->align_log);
+	STORE(r->size, b->size);
+	STORE(r->reserved, b->reserved);
+	STORE(r->grows, b->grows);
+	STORE(r->align_log, b->align_log);
 }
 
 int _rz_table_insert(const struct _rz_block *b)
 {
 	if (!table.slots || table.live >= TABLE_MAX_LIVE)
-		return 12; /* ENOMEM, without <errno.h> in a table file */
+		return 12; /* ENOMEM: this file includes no OS or errno header */
+	uint32_t ri = table.n_free ? table.free_recs[--table.n_free] : (uint32_t)table.hwm++;
+	struct rec *r = &table.recs[ri];
+	rec_fill(r, b);
+	__atomic_store_n(&r->addr, b->addr, __ATOMIC_RELEASE);
 	size_t i = table_hash(b->addr);
 	while (table.slots[i].addr != 0)
 		i = (i + 1) & (TABLE_CAP - 1);
 	write_begin();
-	slot_fill(&table.slots[i], b);
-	table.slots[i].dense = (uint32_t)table.live;
+	STORE(table.slots[i].rec, (uint64_t)ri);
 	STORE(table.slots[i].addr, b->addr);
 	write_end();
-	table.dense[table.live] = b->addr;
 	STORE(table.live, table.live + 1);
 	return 0;
 }
 
 void _rz_table_update(const struct _rz_block *b)
 {
-	size_t i = table_slot_of(b->addr);
-	if (i == (size_t)-1)
-		return;
-	write_begin();
-	slot_fill(&table.slots[i], b);
-	write_end();
+	struct rec *r = table_lookup(b->addr);
+	if (r)
+		rec_fill(r, b);
 }
 
 void _rz_table_remove(uintptr_t addr)
@@ -176,15 +210,7 @@ void _rz_table_remove(uintptr_t addr)
 	size_t i = table_slot_of(addr);
 	if (i == (size_t)-1)
 		return;
-	/* Keep the dense array packed: move its last address into the hole. */
-	uint32_t hole = table.slots[i].dense;
-	uintptr_t last = table.dense[table.live - 1];
-	if (last != addr) {
-		table.dense[hole] = last;
-		table.slots[table_slot_of(last)].dense = hole;
-	}
-	STORE(table.live, table.live - 1);
-
+	uint32_t ri = (uint32_t)table.slots[i].rec;
 	write_begin();
 	/* Backward-shift deletion: pull up every entry that probed past i. */
 	size_t j = i;
@@ -194,28 +220,28 @@ void _rz_table_remove(uintptr_t addr)
 		if (a == 0)
 			break;
 		size_t home = table_hash(a);
-		/* Entry j may move to i if its home is not in (i, j]. */
+		/* Entry j may move to i unless its home lies in (i, j]. */
 		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
 		if (between)
 			continue;
-		table.slots[i] = table.slots[j];
+		STORE(table.slots[i].rec, table.slots[j].rec);
+		STORE(table.slots[i].addr, a);
 		i = j;
 	}
 	STORE(table.slots[i].addr, 0);
 	write_end();
+	STORE(table.recs[ri].addr, 0);
+	table.free_recs[table.n_free++] = ri;
+	STORE(table.live, table.live - 1);
 }
 
 bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 {
-	for (size_t k = 0; k < table.live; k++) {
-		uintptr_t a = table.dense[k];
-		struct slot *s = &table.slots[table_slot_of(a)];
-		if (p >= a && p - a < s->reserved) {
-			out->addr = a;
-			out->size = s->size;
-			out->reserved = s->reserved;
-			out->grows = s->grows;
-			out->align_log = s->align_log;
+	for (size_t k = 0; k < table.hwm; k++) {
+		struct rec *r = &table.recs[k];
+		uintptr_t a = LOAD(r->addr);
+		if (a && p >= a && p - a < LOAD(r->reserved)) {
+			rec_read(r, out);
 			return true;
 		}
 	}
@@ -225,16 +251,30 @@ bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg)
 {
 	struct _rz_block b;
-	for (size_t k = 0; k < table.live; k++)
-		if (_rz_table_find(table.dense[k], &b))
+	for (size_t k = 0; k < table.hwm; k++) {
+		if (LOAD(table.recs[k].addr)) {
+			rec_read(&table.recs[k], &b);
 			fn(&b, arg);
+		}
+	}
 }
 
 /* ---- span filter --------------------------------------------------------- */
 
-#define SPAN_SHIFT 21
+/*
+ * Hashed counters of rezone mappings per chunk of address space, at two
+ * grains: 2 MiB for mappings under 64 MiB and 1 GiB for bigger ones, so
+ * that marking a multi-GiB reservation touches a handful of counters (at
+ * 2 MiB alone, moving a 5 GiB reservation cost ~100 us of cache misses).
+ * A range is always unmarked exactly as it was marked.
+ */
+#define SPAN_FINE_SHIFT 21
+#define SPAN_COARSE_SHIFT 30
+#define SPAN_COARSE_MIN ((size_t)64 << 20)
 #define SPAN_BITS 16
-static uint32_t span_counts[(size_t)1 << SPAN_BITS];
+#define SPAN_N ((uintptr_t)1 << SPAN_BITS)
+static uint32_t span_fine[SPAN_N];
+static uint32_t span_coarse[SPAN_N];
 
 static size_t span_index(uintptr_t chunk)
 {
@@ -245,12 +285,22 @@ void _rz_span_mark(uintptr_t addr, size_t len, int delta)
 {
 	if (len == 0)
 		return;
-	uintptr_t first = addr >> SPAN_SHIFT, last = (addr + len - 1) >> SPAN_SHIFT;
+	bool coarse = len >= SPAN_COARSE_MIN;
+	unsigned shift = coarse ? SPAN_COARSE_SHIFT : SPAN_FINE_SHIFT;
+	uint32_t *counts = coarse ? span_coarse : span_fine;
+	uintptr_t first = addr >> shift, last = (addr + len - 1) >> shift;
+	if (last - first + 1 >= SPAN_N) {
+		/* Wider than the filter: every counter once. */
+		for (uintptr_t c = 0; c < SPAN_N; c++)
+			__atomic_fetch_add(&counts[c], (uint32_t)delta, __ATOMIC_RELAXED);
+		return;
+	}
 	for (uintptr_t c = first; c <= last; c++)
-		__atomic_fetch_add(&span_counts[span_index(c)], (uint32_t)delta, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&counts[span_index(c)], (uint32_t)delta, __ATOMIC_RELAXED);
 }
 
 bool _rz_span_maybe(uintptr_t p)
 {
-	return LOAD(span_counts[span_index(p >> SPAN_SHIFT)]) != 0;
+	return LOAD(span_fine[span_index(p >> SPAN_FINE_SHIFT)]) != 0 ||
+	    LOAD(span_coarse[span_index(p >> SPAN_COARSE_SHIFT)]) != 0;
 }

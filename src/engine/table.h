@@ -32,6 +32,10 @@ bool _rz_table_find(uintptr_t addr, struct _rz_block *out) RZ_HIDDEN;
 /* Number of live blocks (relaxed; for fast paths). */
 size_t _rz_table_count(void) RZ_HIDDEN;
 
+/* Sets the usable size of a live block. Only the block's owner calls it,
+ * so it needs no lock (the record it writes never moves). */
+void _rz_table_set_size(uintptr_t addr, size_t size) RZ_HIDDEN;
+
 /* Writers: hold the engine lock. insert gives ENOMEM when full. */
 int _rz_table_insert(const struct _rz_block *b) RZ_HIDDEN;
 void _rz_table_update(const struct _rz_block *b) RZ_HIDDEN;

@@ -65,7 +65,7 @@ static int realloc_large(int argc, char **argv)
 		old = n;
 	}
 	/* 1 MiB steps, the pattern the design is measured on. */
-	for (size_t n = old + PROBE_MIB; n < 48 * PROBE_MIB; n += PROBE_MIB) {
+	for (size_t n = old + PROBE_MIB; n < 40 * PROBE_MIB; n += PROBE_MIB) {
 		resize_checked(&p, old, n, 2);
 		old = n;
 	}

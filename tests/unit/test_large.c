@@ -1,0 +1,304 @@
+/*
+ * test_large.c - the large engine through the engine's entry points, on
+ * the real Linux backend: placement, growth order, shrink, cache, strict
+ * commit, misuse.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "rezone.h"
+#include "engine/engine.h"
+
+#define KiB ((size_t)1024)
+#define MiB (KiB * 1024)
+
+static struct rezone_stats stats(void)
+{
+	struct rezone_stats s;
+	cr_assert_eq(rezone_stats(&s, sizeof(s)), 0);
+	return s;
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i += 512)
+		p[i] = (unsigned char)(seed + i / 512);
+}
+
+static void check(const unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i += 512)
+		cr_assert_eq(p[i], (unsigned char)(seed + i / 512), "byte %zu", i);
+}
+
+/* Bytes of [p, p+n) resident in RAM, by mincore. */
+static size_t resident(void *p, size_t n)
+{
+	size_t pages = n / 4096, count = 0;
+	unsigned char *vec = malloc(pages);
+	cr_assert_eq(mincore(p, n, vec), 0);
+	for (size_t i = 0; i < pages; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count * 4096;
+}
+
+Test(large, blocks_at_the_threshold_are_page_aligned_mappings)
+{
+	_rz_init();
+	void *small = _rz_malloc(256 * KiB - 1);
+	void *big = _rz_malloc(256 * KiB);
+	cr_assert_eq((uintptr_t)big % 4096, 0);
+	cr_assert_eq(_rz_large_size(big), 256 * KiB);
+	cr_assert_eq(_rz_large_size(small), 0);
+	cr_assert_eq(stats().large_allocs, 1);
+	_rz_free(big);
+	_rz_free(small);
+	cr_assert_eq(stats().large_live, 0);
+}
+
+Test(large, growth_inside_the_reservation_keeps_the_pointer)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	fill(p, 1 * MiB, 1);
+	unsigned char *q = _rz_realloc(p, 1 * MiB + 512 * KiB);
+	cr_assert_eq(q, p);
+	check(q, 1 * MiB, 1);
+	cr_assert_eq(stats().grow_reserved, 1);
+	cr_assert_eq(stats().grow_copied, 0);
+	_rz_free(q);
+}
+
+Test(large, growth_past_the_reservation_moves_without_copying)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	fill(p, 1 * MiB, 2);
+	/* Occupy the neighbour so that extending in place is impossible. */
+	void *wall = mmap(p + 2 * MiB, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	unsigned char *q = _rz_realloc(p, 64 * MiB);
+	cr_assert_not_null(q);
+	check(q, 1 * MiB, 2);
+	struct rezone_stats s = stats();
+	if (wall != MAP_FAILED)
+		cr_assert_eq(s.grow_moved, 1);
+	cr_assert_eq(s.grow_copied, 0);
+	cr_assert_geq(s.bytes_not_copied, 1 * MiB);
+	memset(q, 7, 64 * MiB); /* all of it is usable */
+	_rz_free(q);
+}
+
+Test(large, growth_extends_in_place_when_the_neighbour_is_free)
+{
+	setenv("REZONE_HEADROOM", "0", 1);
+	_rz_init();
+	/* Make a hole: map 64 MiB, keep the first 4 MiB as the block's place. */
+	unsigned char *p = _rz_malloc(4 * MiB);
+	unsigned char *hole = mmap(p + 4 * MiB, 32 * MiB, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (hole == MAP_FAILED)
+		cr_skip_test("the range after the block is taken");
+	munmap(hole, 32 * MiB);
+	fill(p, 4 * MiB, 3);
+	unsigned char *q = _rz_realloc(p, 8 * MiB);
+	cr_assert_eq(q, p);
+	check(q, 4 * MiB, 3);
+	cr_assert_eq(stats().grow_in_place, 1);
+	_rz_free(q);
+}
+
+Test(large, a_growing_buffer_moves_rarely)
+{
+	_rz_init();
+	size_t size = 64 * KiB;
+	unsigned char *p = _rz_malloc(size);
+	while (size < 256 * MiB) {
+		p = _rz_realloc(p, size + 1 * MiB);
+		cr_assert_not_null(p);
+		p[size] = 1;
+		size += 1 * MiB;
+	}
+	struct rezone_stats s = stats();
+	cr_assert_leq(s.grow_moved + s.grow_in_place + s.grow_copied, 3,
+	    "moves: %llu", (unsigned long long)s.grow_moved);
+	cr_assert_geq(s.grow_reserved, 250);
+	_rz_free(p);
+}
+
+Test(large, shrink_returns_whole_pages_and_keeps_the_pointer)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(8 * MiB);
+	memset(p, 1, 8 * MiB);
+	cr_assert_eq(resident(p, 8 * MiB), 8 * MiB);
+	unsigned char *q = _rz_realloc(p, 2 * MiB);
+	cr_assert_eq(q, p);
+	cr_assert_eq(resident(p + 2 * MiB, 6 * MiB), 0);
+	cr_assert_eq(p[2 * MiB - 1], 1);
+	cr_assert_eq(stats().shrinks, 1);
+	_rz_free(q);
+}
+
+Test(large, freed_blocks_are_reused_from_the_cache_and_calloc_is_zero)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(8 * MiB);
+	memset(p, 0xff, 8 * MiB);
+	_rz_free(p);
+	unsigned char *q = _rz_calloc(1, 8 * MiB);
+	cr_assert_eq(q, p, "the cached mapping is reused");
+	cr_assert_eq(stats().cache_hits, 1);
+	for (size_t i = 0; i < 8 * MiB; i += 4093)
+		cr_assert_eq(q[i], 0);
+	_rz_free(q);
+}
+
+Test(large, no_cache_means_every_free_unmaps)
+{
+	setenv("REZONE_CACHE", "0", 1);
+	_rz_init();
+	unsigned char *p = _rz_malloc(8 * MiB);
+	_rz_free(p);
+	unsigned char vec;
+	cr_assert_eq(mincore(p, 4096, &vec), -1);
+	cr_assert_eq(errno, ENOMEM);
+	cr_assert_eq(stats().cache_hits, 0);
+}
+
+static int maps_has_noaccess_range_after(void *p)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
+		    lo > (uintptr_t)p && lo < (uintptr_t)p + 64 * MiB && strcmp(perms, "---p") == 0)
+			found = 1;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+Test(large, strict_commit_reserves_headroom_without_access)
+{
+	setenv("REZONE_STRICT_COMMIT", "1", 1);
+	_rz_init();
+	unsigned char *p = _rz_malloc(4 * MiB);
+	cr_assert(maps_has_noaccess_range_after(p), "headroom must be PROT_NONE");
+	memset(p, 1, 4 * MiB);
+	unsigned char *q = _rz_realloc(p, 6 * MiB);
+	cr_assert_eq(q, p);
+	memset(q, 2, 6 * MiB); /* the grown part was opened */
+	q = _rz_realloc(q, 200 * MiB);
+	cr_assert_not_null(q);
+	cr_assert_eq(q[6 * MiB - 1], 2);
+	memset(q, 3, 200 * MiB);
+	q = _rz_realloc(q, 1 * MiB);
+	cr_assert_eq(q[1 * MiB - 1], 3);
+	_rz_free(q);
+}
+
+Test(large, failed_realloc_leaves_the_block_intact)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	fill(p, 1 * MiB, 9);
+	errno = 0;
+	cr_assert_null(_rz_realloc(p, (size_t)PTRDIFF_MAX + 1));
+	cr_assert_eq(errno, ENOMEM);
+	cr_assert_null(_rz_realloc(p, (size_t)1 << 47)); /* 128 TiB: more than user space */
+	check(p, 1 * MiB, 9);
+	cr_assert_eq(_rz_large_size(p), 1 * MiB);
+	_rz_free(p);
+}
+
+Test(large, expand_never_moves)
+{
+	setenv("REZONE_HEADROOM", "0", 1);
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	void *wall = mmap(p + 1 * MiB, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (wall == MAP_FAILED)
+		cr_skip_test("neighbour already taken by someone else");
+	errno = 0;
+	cr_assert_null(rezone_expand(p, 2 * MiB));
+	cr_assert_eq(errno, ENOMEM);
+	cr_assert_eq(rezone_expand(p, 512 * KiB), p, "shrinking in place always works");
+	cr_assert_eq(_rz_large_size(p), 512 * KiB);
+	cr_assert_eq(rezone_expand(p, 1 * MiB), p, "regrowing into its own pages");
+	errno = 0;
+	cr_assert_null(rezone_expand(NULL, 10));
+	cr_assert_eq(errno, EINVAL);
+	_rz_free(p);
+}
+
+Test(large, many_blocks_grown_in_turn_keep_their_contents)
+{
+	_rz_init();
+	enum { N = 2000 };
+	static unsigned char *b[N];
+	static size_t size[N];
+	for (int i = 0; i < N; i++) {
+		size[i] = 256 * KiB;
+		b[i] = _rz_malloc(size[i]);
+		cr_assert_not_null(b[i]);
+		b[i][0] = (unsigned char)i;
+	}
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < N; i++) {
+			size[i] += 300 * KiB;
+			b[i] = _rz_realloc(b[i], size[i]);
+			cr_assert_not_null(b[i]);
+			b[i][size[i] - 1] = (unsigned char)i;
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(b[i][0], (unsigned char)i);
+		cr_assert_eq(b[i][size[i] - 1], (unsigned char)i);
+		_rz_free(b[i]);
+	}
+	cr_assert_eq(stats().large_live, 0);
+}
+
+Test(large, double_free_aborts_with_a_diagnostic, .signal = SIGABRT)
+{
+	_rz_init();
+	void *p = _rz_malloc(1 * MiB);
+	_rz_free(p);
+	_rz_free(p);
+}
+
+Test(large, double_free_after_unmap_aborts, .signal = SIGABRT)
+{
+	setenv("REZONE_CACHE", "0", 1);
+	_rz_init();
+	void *p = _rz_malloc(1 * MiB);
+	_rz_free(p);
+	_rz_free(p);
+}
+
+Test(large, free_of_an_interior_pointer_aborts, .signal = SIGABRT)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	_rz_free(p + 64 * KiB);
+}
+
+Test(large, free_of_an_unmapped_address_aborts, .signal = SIGABRT)
+{
+	_rz_init();
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(p, 4096);
+	_rz_free(p);
+}

@@ -1,0 +1,44 @@
+/*
+ * test_options.c - option parsing (src/engine/options.c).
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "engine/options.h"
+
+Test(options, parses_sizes_with_binary_suffixes)
+{
+	size_t v;
+	cr_assert(_rz_options_parse_size("4096", &v));
+	cr_assert_eq(v, 4096);
+	cr_assert(_rz_options_parse_size("64k", &v));
+	cr_assert_eq(v, 64 * 1024);
+	cr_assert(_rz_options_parse_size("2M", &v));
+	cr_assert_eq(v, 2u << 20);
+	cr_assert(_rz_options_parse_size("1GiB", &v));
+	cr_assert_eq(v, 1u << 30);
+}
+
+Test(options, rejects_junk_and_overflow)
+{
+	size_t v = 7;
+	cr_assert_not(_rz_options_parse_size("", &v));
+	cr_assert_not(_rz_options_parse_size("12x", &v));
+	cr_assert_not(_rz_options_parse_size("-1", &v));
+	cr_assert_not(_rz_options_parse_size("99999999999999999999999", &v));
+	cr_assert_not(_rz_options_parse_size("17179869184G", &v));
+	cr_assert_eq(v, 7, "a rejected value must not be written");
+}
+
+Test(options, environment_overrides_defaults_and_bad_values_keep_them)
+{
+	setenv("REZONE_LARGE_THRESHOLD", "1m", 1);
+	setenv("REZONE_HEADROOM", "banana", 1);
+	_rz_options_load();
+	cr_assert_eq(_rz_opt.large_threshold, 1u << 20);
+	cr_assert_eq(_rz_opt.headroom_pct, 100, "invalid value falls back to the default");
+	unsetenv("REZONE_LARGE_THRESHOLD");
+	unsetenv("REZONE_HEADROOM");
+	_rz_options_load();
+	cr_assert_eq(_rz_opt.large_threshold, 256u << 10);
+}

@@ -1,0 +1,129 @@
+/*
+ * test_table.c - the large-block table (src/engine/table.c): lookups,
+ * backward-shift deletion, lock-free readers under concurrent writers.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "engine/table.h"
+
+static void setup(void)
+{
+	cr_assert_eq(_rz_os_init(false), 0);
+	cr_assert_eq(_rz_table_init(), 0);
+}
+
+TestSuite(table, .init = setup);
+
+/* Addresses that collide in the hash: far apart pages, same low bits. */
+static uintptr_t addr_of(size_t i)
+{
+	return (uintptr_t)0x100000000000ull + (uintptr_t)i * 4096 * 7919;
+}
+
+Test(table, finds_what_was_inserted_and_nothing_else)
+{
+	struct _rz_block b = { .addr = addr_of(1), .size = 8192, .reserved = 16384 };
+	cr_assert_eq(_rz_table_insert(&b), 0);
+	struct _rz_block out;
+	cr_assert(_rz_table_find(addr_of(1), &out));
+	cr_assert_eq(out.size, 8192);
+	cr_assert_eq(out.reserved, 16384);
+	cr_assert_not(_rz_table_find(addr_of(1) + 4096, &out));
+	cr_assert_not(_rz_table_find(0, &out));
+	_rz_table_remove(addr_of(1));
+	cr_assert_not(_rz_table_find(addr_of(1), &out));
+	cr_assert_eq(_rz_table_count(), 0);
+}
+
+Test(table, removal_keeps_every_other_entry_reachable)
+{
+	enum { N = 5000 };
+	for (size_t i = 1; i <= N; i++) {
+		struct _rz_block b = { .addr = addr_of(i), .size = i * 4096, .reserved = i * 4096 };
+		cr_assert_eq(_rz_table_insert(&b), 0);
+	}
+	for (size_t i = 1; i <= N; i += 2)
+		_rz_table_remove(addr_of(i));
+	struct _rz_block out;
+	for (size_t i = 1; i <= N; i++) {
+		bool found = _rz_table_find(addr_of(i), &out);
+		cr_assert_eq(found, i % 2 == 0, "entry %zu", i);
+		if (found)
+			cr_assert_eq(out.size, i * 4096);
+	}
+	cr_assert_eq(_rz_table_count(), N / 2);
+}
+
+Test(table, find_containing_reports_the_enclosing_block)
+{
+	struct _rz_block b = { .addr = addr_of(3), .size = 4 * 4096, .reserved = 8 * 4096 };
+	cr_assert_eq(_rz_table_insert(&b), 0);
+	struct _rz_block out;
+	cr_assert(_rz_table_find_containing(addr_of(3) + 5 * 4096, &out));
+	cr_assert_eq(out.addr, addr_of(3));
+	cr_assert_not(_rz_table_find_containing(addr_of(3) + 8 * 4096, &out));
+}
+
+Test(table, span_filter_marks_and_unmarks_symmetrically)
+{
+	uintptr_t a = (uintptr_t)0x200000000000ull;
+	cr_assert_not(_rz_span_maybe(a));
+	_rz_span_mark(a, (size_t)3 << 21, +1);
+	cr_assert(_rz_span_maybe(a + ((size_t)5 << 20)));
+	_rz_span_mark(a, (size_t)3 << 21, -1);
+	cr_assert_not(_rz_span_maybe(a));
+	_rz_span_mark(a, (size_t)5 << 30, +1); /* coarse grain */
+	cr_assert(_rz_span_maybe(a + ((size_t)4 << 30)));
+	_rz_span_mark(a, (size_t)5 << 30, -1);
+	cr_assert_not(_rz_span_maybe(a + ((size_t)4 << 30)));
+}
+
+/* Readers look up a fixed set of blocks while a writer churns others;
+ * every reader must always find its own blocks with the right size. */
+static volatile int stop;
+static int reader_errors;
+static _rz_mutex_t writer_lock;
+
+static void *reader(void *arg)
+{
+	size_t base = (size_t)(uintptr_t)arg;
+	struct _rz_block out;
+	while (!stop) {
+		for (size_t i = base; i < base + 64; i++) {
+			if (!_rz_table_find(addr_of(i), &out) || out.size != i * 4096)
+				__atomic_fetch_add(&reader_errors, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+Test(table, lock_free_readers_never_miss_under_concurrent_deletes)
+{
+	_rz_mutex_init(&writer_lock);
+	for (size_t i = 1000; i < 1128; i++) {
+		struct _rz_block b = { .addr = addr_of(i), .size = i * 4096, .reserved = i * 4096 };
+		cr_assert_eq(_rz_table_insert(&b), 0);
+	}
+	pthread_t t[2];
+	pthread_create(&t[0], NULL, reader, (void *)(uintptr_t)1000);
+	pthread_create(&t[1], NULL, reader, (void *)(uintptr_t)1064);
+	for (int round = 0; round < 300; round++) {
+		for (size_t i = 20000; i < 20400; i++) {
+			struct _rz_block b = { .addr = addr_of(i), .size = 4096, .reserved = 4096 };
+			_rz_mutex_lock(&writer_lock);
+			_rz_table_insert(&b);
+			_rz_mutex_unlock(&writer_lock);
+		}
+		for (size_t i = 20000; i < 20400; i++) {
+			_rz_mutex_lock(&writer_lock);
+			_rz_table_remove(addr_of(i));
+			_rz_mutex_unlock(&writer_lock);
+		}
+	}
+	stop = 1;
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	cr_assert_eq(reader_errors, 0);
+}
