@@ -1,0 +1,27 @@
+#!/bin/sh
+# setup.sh - installs what building, testing and benchmarking rezone needs,
+# from Debian's packages, when it is missing. Safe to run repeatedly.
+set -eu
+
+need="build-essential autoconf automake libtool pkg-config binutils
+libjemalloc-dev libjemalloc2 libcriterion-dev"
+# For the benchmark: the allocators it compares against, and plots.
+want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox"
+
+missing=""
+for p in $need $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing$missing" >&2
+$SUDO apt-get update -qq
+# The wanted extras may be missing on other releases; the needed ones may not.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+for p in $want; do
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p" >/dev/null 2>&1 ||
+		echo "setup: optional package $p unavailable (skipped)" >&2
+done
