@@ -24,7 +24,7 @@ make -s -j"$jobs"
 case "$target" in
 build) ;;
 bench)
-	make -s bench BENCH_ARGS="$*" ;;
+	make -s bench BENCH_FLAGS="$*" ;;
 check)
 	status=0
 	make -s -j"$jobs" check || status=$?

@@ -30,10 +30,16 @@
 static _rz_mutex_t large_lock;
 
 /* Starts of mappings recently returned to the OS, for double-free reports
- * after the cache let go of them. Written under the lock, read without. */
-#define GRAVE_SLOTS 64
+ * after the cache let go of them: a direct-mapped set (a newer address
+ * may evict an older one), so checking a pointer is one load. Written
+ * under the lock, read without. */
+#define GRAVE_SLOTS 256
 static uintptr_t graveyard[GRAVE_SLOTS];
-static unsigned grave_next;
+
+static size_t grave_slot(uintptr_t addr)
+{
+	return (size_t)(((uint64_t)(addr >> 12) * 0x9E3779B97F4A7C15ull) >> 56);
+}
 
 static size_t page_round(size_t n)
 {
@@ -81,7 +87,7 @@ static size_t large_map_align(size_t reserved, size_t align)
 
 static void grave_add(uintptr_t addr)
 {
-	__atomic_store_n(&graveyard[grave_next++ % GRAVE_SLOTS], addr, __ATOMIC_RELAXED);
+	__atomic_store_n(&graveyard[grave_slot(addr)], addr, __ATOMIC_RELAXED);
 }
 
 static void grave_forget(uintptr_t addr, size_t len)
@@ -415,13 +421,9 @@ void _rz_large_check_foreign(const void *p, const char *call)
 		if (what)
 			_rz_diag_misuse(call, p, what);
 	}
-	for (unsigned i = 0; i < GRAVE_SLOTS; i++) {
-		if (__atomic_load_n(&graveyard[i], __ATOMIC_RELAXED) == a) {
-			if (!_rz_vm_is_mapped(p))
-				_rz_diag_misuse(call, p, "double free of a large block");
-			break;
-		}
-	}
+	if (__atomic_load_n(&graveyard[grave_slot(a)], __ATOMIC_RELAXED) == a &&
+	    !_rz_vm_is_mapped(p))
+		_rz_diag_misuse(call, p, "double free of a large block");
 	if (_rz_opt.check_unknown && !_rz_vm_is_mapped(p))
 		_rz_diag_misuse(call, p, "pointer was never allocated (nothing is mapped there)");
 }

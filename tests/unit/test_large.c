@@ -295,8 +295,9 @@ Test(large, free_of_an_interior_pointer_aborts, .signal = SIGABRT)
 	_rz_free(p + 64 * KiB);
 }
 
-Test(large, free_of_an_unmapped_address_aborts, .signal = SIGABRT)
+Test(large, free_of_an_unmapped_address_aborts_when_checked, .signal = SIGABRT)
 {
+	setenv("REZONE_CHECK_UNKNOWN", "1", 1);
 	_rz_init();
 	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	munmap(p, 4096);
