@@ -131,14 +131,15 @@ static void route_foreign(const void *p, const char *call)
 static __attribute__((noinline)) void route_free_aligned(void *p, size_t size)
 {
 	struct _rz_block b;
-	int saved = errno;
 	if (route_is_large(p, &b)) {
+		/* free() must not change errno; munmap may. */
+		int saved = errno;
 		_rz_large_free(p, "free");
+		errno = saved;
 	} else {
 		route_foreign(p, "free");
 		_rz_small_free_sized(p, size);
 	}
-	errno = saved;
 }
 
 void _rz_free(void *p)
