@@ -315,18 +315,19 @@ static int large_move_locked(struct _rz_block *b, size_t n)
 	return 0;
 }
 
-void *_rz_large_resize(void *p, size_t size, const char *call)
+void *_rz_large_resize(void *p, const struct _rz_block *known, size_t size,
+    const char *call)
 {
 	size_t n = page_round(size);
 	if (n == 0) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct _rz_block b;
+	struct _rz_block b = *known;
 	/* Fast path, no lock and no system call: growth inside the
-	 * reservation. Only this block's owner can change its record. */
-	if (_rz_caps.commit_is_free && _rz_table_find((uintptr_t)p, &b) &&
-	    n > b.size && n <= b.reserved) {
+	 * reservation. Only this block's owner can change its record, so the
+	 * caller's lookup is still current. */
+	if (_rz_caps.commit_is_free && n > b.size && n <= b.reserved) {
 		_rz_table_set_size(b.addr, n);
 		RZ_STAT_ADD(grow_reserved, 1);
 		RZ_STAT_ADD(bytes_not_copied, b.size);

@@ -27,8 +27,10 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
     uint32_t grows) RZ_HIDDEN;
 /* Frees a block the caller found in the table. */
 void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
-/* Resizes a large block to size bytes (size stays large); may move it. */
-void *_rz_large_resize(void *p, size_t size, const char *call) RZ_HIDDEN;
+/* Resizes a large block to size bytes (size stays large); may move it.
+ * known is the block's record as the caller just looked it up. */
+void *_rz_large_resize(void *p, const struct _rz_block *known, size_t size,
+    const char *call) RZ_HIDDEN;
 /* Resizes without moving, or fails with ENOMEM. */
 void *_rz_large_expand(void *p, size_t size) RZ_HIDDEN;
 

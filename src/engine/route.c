@@ -200,7 +200,7 @@ void *_rz_realloc(void *p, size_t size)
 			 * delegate; near it, shrinking in place avoids ping-pong. */
 			if (size < route_threshold / 2)
 				return route_migrate(p, b.size, size, false);
-			return _rz_large_resize(p, size, "realloc");
+			return _rz_large_resize(p, &b, size, "realloc");
 		}
 		route_foreign(p, "realloc");
 	}
