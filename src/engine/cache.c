@@ -31,16 +31,26 @@ static void cache_release(size_t i)
 
 bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
 {
+	/* Prefer a mapping whose touched pages already cover the request (no
+	 * page fault at all), the smallest such; else the one with the most
+	 * touched pages. */
 	size_t best = CACHE_SLOTS;
+	bool best_covers = false;
 	for (size_t i = 0; i < cache.n; i++) {
 		const struct _rz_cached *c = &cache.e[i];
 		if (c->reserved < size || (c->addr & (align - 1)) != 0)
 			continue;
-		/* Do not pin a huge reservation under a small block. */
-		if (c->reserved / 8 > size)
+		/* Do not pin a huge reservation, or many touched pages, under
+		 * a small block: the block would keep them for its lifetime. */
+		if (c->reserved / 8 > size || c->dirty / 4 > size)
 			continue;
-		if (best == CACHE_SLOTS || c->reserved < cache.e[best].reserved)
+		bool covers = c->dirty >= size;
+		if (best == CACHE_SLOTS || (covers && !best_covers) ||
+		    (covers && best_covers && c->dirty < cache.e[best].dirty) ||
+		    (!covers && !best_covers && c->dirty > cache.e[best].dirty)) {
 			best = i;
+			best_covers = covers;
+		}
 	}
 	if (best == CACHE_SLOTS)
 		return false;

@@ -29,6 +29,7 @@ struct rec {
 	uintptr_t addr; /* 0: free record */
 	size_t size;
 	size_t reserved;
+	size_t dirty;
 	uint32_t grows;
 	uint32_t align_log;
 };
@@ -130,6 +131,7 @@ static void rec_read(const struct rec *r, struct _rz_block *out)
 	out->addr = LOAD(r->addr);
 	out->size = LOAD(r->size);
 	out->reserved = LOAD(r->reserved);
+	out->dirty = LOAD(r->dirty);
 	out->grows = LOAD(r->grows);
 	out->align_log = LOAD(r->align_log);
 }
@@ -175,6 +177,7 @@ static void rec_fill(struct rec *r, const struct _rz_block *b)
 {
 	STORE(r->size, b->size);
 	STORE(r->reserved, b->reserved);
+	STORE(r->dirty, b->dirty);
 	STORE(r->grows, b->grows);
 	STORE(r->align_log, b->align_log);
 }

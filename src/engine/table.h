@@ -21,6 +21,8 @@ struct _rz_block {
 	uintptr_t addr;     /* start, page-aligned, never 0 */
 	size_t size;        /* usable bytes (page multiple) */
 	size_t reserved;    /* bytes of address space mapped for it */
+	size_t dirty;       /* bytes from addr that may hold touched pages when
+	                       larger than size (kept from a cached mapping) */
 	uint32_t grows;     /* times it outgrew its reservation */
 	uint32_t align_log; /* log2 of the alignment it was asked for (0: page) */
 };
