@@ -76,6 +76,25 @@ struct rezone_stats {
  */
 int rezone_stats(struct rezone_stats *out, size_t size);
 
+#ifdef __APPLE__
+#include <malloc/malloc.h>
+/*
+ * macOS: the rezone malloc zone, for malloc_zone_malloc(rezone_zone(), n)
+ * and friends. Never NULL; valid for the life of the process, registered
+ * or not. Small sizes go to the zone that was the default when rezone was
+ * loaded.
+ */
+malloc_zone_t *rezone_zone(void);
+/*
+ * Makes rezone the default zone (registering it if needed) so that plain
+ * malloc, free and realloc use it. Idempotent and thread-safe; call it
+ * before the program starts threads. Returns 0, or EAGAIN if rezone could
+ * not be made first. Done at load time (DYLD_INSERT_LIBRARIES or linking)
+ * unless REZONE_DEFAULT_ZONE=0.
+ */
+int rezone_zone_register_default(void);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

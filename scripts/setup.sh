@@ -3,6 +3,13 @@
 # from Debian's packages, when it is missing. Safe to run repeatedly.
 set -eu
 
+if [ "$(uname -s)" = Darwin ]; then
+	# macOS (the CI workflow for real Macs): Homebrew has the tools.
+	brew list autoconf automake libtool pkg-config criterion >/dev/null 2>&1 ||
+		brew install autoconf automake libtool pkg-config criterion
+	exit 0
+fi
+
 need="build-essential autoconf automake libtool pkg-config binutils
 libjemalloc-dev libjemalloc2 libcriterion-dev"
 # For the benchmark: the allocators it compares against, and plots.

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backend/os.h"
 
@@ -35,6 +36,15 @@ size_t _rz_usable_size(const void *p) RZ_HIDDEN;
 /* Ownership for zone front ends: the usable size of a large block, or 0
  * if p is not a live large block. Lock-free. */
 size_t _rz_large_size(const void *p) RZ_HIDDEN;
+
+/* For zone front ends (introspection), all lock-free or briefly locked: */
+/* Calls fn for every live large block (address, usable size, reservation). */
+void _rz_large_each(void (*fn)(uintptr_t addr, size_t size, size_t reserved,
+    void *arg), void *arg) RZ_HIDDEN;
+/* Returns every cached mapping to the OS; the bytes released. */
+size_t _rz_release_cache(void) RZ_HIDDEN;
+/* false: p is certainly not in memory rezone maps; true: it may be. */
+bool _rz_maybe_ours(const void *p) RZ_HIDDEN;
 
 /* Fork handlers, installed by the front end. */
 void _rz_prefork(void) RZ_HIDDEN;

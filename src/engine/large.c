@@ -280,9 +280,16 @@ static int large_grow_in_place_locked(struct _rz_block *b, size_t n)
 		RZ_STAT_ADD(grow_reserved, 1);
 	} else {
 		size_t r = large_reserve_for(n, b->grows + 1);
-		if (r == 0 || !_rz_caps.can_extend ||
-		    _rz_vm_extend((void *)b->addr, b->reserved, r) != 0)
+		if (r == 0 || !_rz_caps.can_extend)
 			return ENOMEM;
+		/* The neighbour may leave room for the block but not for its new
+		 * headroom (first-fit placement on Mach packs mappings): then
+		 * extend by exactly what is needed. */
+		if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0) {
+			r = n;
+			if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0)
+				return ENOMEM;
+		}
 		_rz_span_mark(b->addr, b->reserved, -1);
 		_rz_span_mark(b->addr, r, +1);
 		b->reserved = r;
@@ -456,9 +463,11 @@ void _rz_large_postfork_child(void)
 	_rz_mutex_init(&large_lock);
 }
 
-void _rz_large_flush_cache(void)
+size_t _rz_large_flush_cache(void)
 {
 	_rz_mutex_lock(&large_lock);
+	size_t bytes = _rz_cache_bytes();
 	_rz_cache_flush();
 	_rz_mutex_unlock(&large_lock);
+	return bytes;
 }

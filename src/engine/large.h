@@ -44,7 +44,7 @@ void _rz_large_prefork(void) RZ_HIDDEN;
 void _rz_large_postfork_parent(void) RZ_HIDDEN;
 void _rz_large_postfork_child(void) RZ_HIDDEN;
 
-/* Returns every cached mapping to the OS now. */
-void _rz_large_flush_cache(void) RZ_HIDDEN;
+/* Returns every cached mapping to the OS now; the bytes released. */
+size_t _rz_large_flush_cache(void) RZ_HIDDEN;
 
 #endif

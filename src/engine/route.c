@@ -282,6 +282,35 @@ size_t _rz_usable_size(const void *p)
 	return _rz_small_usable_size(p);
 }
 
+struct route_each {
+	void (*fn)(uintptr_t, size_t, size_t, void *);
+	void *arg;
+};
+
+static void route_each_block(const struct _rz_block *b, void *arg)
+{
+	struct route_each *e = arg;
+	e->fn(b->addr, b->size, b->reserved, e->arg);
+}
+
+void _rz_large_each(void (*fn)(uintptr_t, size_t, size_t, void *), void *arg)
+{
+	struct route_each e = { fn, arg };
+	_rz_table_each(route_each_block, &e);
+}
+
+size_t _rz_release_cache(void)
+{
+	if (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) != 2)
+		return 0;
+	return _rz_large_flush_cache();
+}
+
+bool _rz_maybe_ours(const void *p)
+{
+	return _rz_span_maybe((uintptr_t)p);
+}
+
 void _rz_prefork(void)
 {
 	_rz_init();

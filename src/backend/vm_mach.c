@@ -1,0 +1,283 @@
+/*
+ * vm_mach.c - the platform contract (os.h) on macOS: Mach VM calls,
+ * os_unfair_lock, _NSGetEnviron.
+ *
+ * Thin wrappers; policy lives in the engine. Facts that shape them (from
+ * libmalloc and xnu, see DESIGN.md):
+ * - large blocks are mach_vm_map'ed anywhere, tagged VM_MEMORY_MALLOC_LARGE,
+ *   so vmmap/footprint account them as malloc memory;
+ * - growth in place maps the adjacent range at a fixed address, tagged
+ *   VM_MEMORY_REALLOC (xnu merges such an allocation into the previous map
+ *   entry, up to 128 MiB per entry); KERN_NO_SPACE means a neighbour is
+ *   there and the engine falls back to a new block and a copy;
+ * - mach_vm_remap(copy=FALSE) shares pages instead of moving them, so there
+ *   is no mremap(MREMAP_MAYMOVE): can_move is false;
+ * - the page is max(vm_page_size, vm_kernel_page_size): 16 KiB kernel pages
+ *   on Apple silicon, 4 KiB user pages under Rosetta.
+ * Every kern_return_t is checked and turned into an errno (mach_errno).
+ * The SDK has no <mach/mach_vm.h>; libSystem exports the calls, so their
+ * prototypes are declared here.
+ * May include: os.h, config.h, Mach, libSystem and POSIX headers.
+ */
+#include "config.h"
+
+#if !defined(__APPLE__) && !defined(REZONE_MACH_SIM)
+#error "vm_mach.c is the macOS backend (tests/machsim builds it on Linux with REZONE_MACH_SIM)"
+#endif
+
+#include <crt_externs.h>
+#include <errno.h>
+#include <mach/mach.h>
+#include <os/lock.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/os.h"
+
+/* From <mach/mach_vm.h> (MIG-generated, absent from the SDK we build with). */
+extern kern_return_t mach_vm_map(vm_map_t target_task, mach_vm_address_t *address,
+    mach_vm_size_t size, mach_vm_offset_t mask, int flags,
+    mem_entry_name_port_t object, memory_object_offset_t offset, boolean_t copy,
+    vm_prot_t cur_protection, vm_prot_t max_protection, vm_inherit_t inheritance);
+extern kern_return_t mach_vm_deallocate(vm_map_t target, mach_vm_address_t address,
+    mach_vm_size_t size);
+extern kern_return_t mach_vm_protect(vm_map_t target_task, mach_vm_address_t address,
+    mach_vm_size_t size, boolean_t set_maximum, vm_prot_t new_protection);
+extern kern_return_t mach_vm_copy(vm_map_t target_task, mach_vm_address_t source_address,
+    mach_vm_size_t size, mach_vm_address_t dest_address);
+extern kern_return_t mach_vm_region(vm_map_t target_task, mach_vm_address_t *address,
+    mach_vm_size_t *size, vm_region_flavor_t flavor, vm_region_info_t info,
+    mach_msg_type_number_t *info_count, mach_port_t *object_name);
+
+/*
+ * Copies of at least this many bytes use mach_vm_copy. It maps the source
+ * pages copy-on-write into the destination instead of touching them; since
+ * the engine deallocates the source right after, the pages are never
+ * actually copied. Below it the map-entry bookkeeping (and the later
+ * faults on the destination) cost more than a memcpy that stays in the
+ * cache; 2 MiB is where libmalloc's large realloc switches too.
+ */
+#define MACH_VM_COPY_MIN ((size_t)2 << 20)
+
+struct _rz_os_caps _rz_caps;
+
+_Static_assert(sizeof(os_unfair_lock) <= sizeof(_rz_mutex_t), "mutex too big");
+
+static int mach_errno(kern_return_t kr)
+{
+	switch (kr) {
+	case KERN_SUCCESS:
+		return 0;
+	case KERN_INVALID_ADDRESS:
+	case KERN_INVALID_ARGUMENT:
+	case KERN_PROTECTION_FAILURE:
+		return EINVAL;
+	default:
+		/* KERN_NO_SPACE, KERN_RESOURCE_SHORTAGE and anything else: the
+		 * request could not be met; the caller keeps what it had. */
+		return ENOMEM;
+	}
+}
+
+static vm_prot_t mach_prot(bool writable)
+{
+	return writable ? VM_PROT_DEFAULT : VM_PROT_NONE;
+}
+
+/* One mach_vm_map of fresh zero-fill memory. flags carry ANYWHERE or
+ * FIXED(|OVERWRITE) and the tag; max protection stays ALL so that a
+ * reservation can be opened later with mach_vm_protect. */
+static int mach_map(mach_vm_address_t *addr, size_t size, size_t mask, int flags,
+    bool writable)
+{
+	kern_return_t kr = mach_vm_map(mach_task_self(), addr, size, mask, flags,
+	    MEMORY_OBJECT_NULL, 0, FALSE, mach_prot(writable), VM_PROT_ALL,
+	    VM_INHERIT_DEFAULT);
+	return mach_errno(kr);
+}
+
+int _rz_os_init(bool strict)
+{
+	size_t pg = vm_page_size > vm_kernel_page_size ? vm_page_size : vm_kernel_page_size;
+	_rz_caps.page_size = pg ? pg : 16384;
+	/* No zero-copy move, so alignment beyond the page buys nothing. */
+	_rz_caps.move_align = 0;
+	_rz_caps.can_extend = true;
+	_rz_caps.can_move = false;
+	/* macOS has no commit charge: untouched pages of a mapping cost only
+	 * address space. strict (tests) still reserves inaccessible. */
+	_rz_caps.commit_is_free = !strict;
+	/* The tag given at map time is the name (vmmap shows MALLOC_LARGE). */
+	_rz_caps.can_name = true;
+	/* libmalloc's realloc(p, 0) returns a minimal block. */
+	_rz_caps.realloc_zero_frees = false;
+	return 0;
+}
+
+int _rz_vm_map(size_t size, size_t align, bool writable, void **out)
+{
+	size_t pg = _rz_caps.page_size;
+	size_t a = align > pg ? align : pg;
+	mach_vm_address_t addr = 0;
+	int err = mach_map(&addr, size, a - 1,
+	    VM_FLAGS_ANYWHERE | VM_MAKE_TAG(VM_MEMORY_MALLOC_LARGE), writable);
+	if (err)
+		return err;
+	*out = (void *)(uintptr_t)addr;
+	return 0;
+}
+
+int _rz_vm_unmap(void *p, size_t size)
+{
+	if (size == 0)
+		return 0;
+	return mach_errno(mach_vm_deallocate(mach_task_self(),
+	    (mach_vm_address_t)(uintptr_t)p, size));
+}
+
+int _rz_vm_commit(void *p, size_t size)
+{
+	if (size == 0)
+		return 0;
+	return mach_errno(mach_vm_protect(mach_task_self(),
+	    (mach_vm_address_t)(uintptr_t)p, size, FALSE, VM_PROT_DEFAULT));
+}
+
+/*
+ * Decommit maps fresh zero-fill memory over the range in one call
+ * (VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE): the old pages are freed and no
+ * other thread can take the range in between, as it could after a
+ * deallocate. madvise(MADV_FREE_REUSABLE) would be cheaper but keeps the
+ * old contents until the kernel needs the pages, and the engine relies on
+ * decommitted bytes reading as zero (cached blocks reused by calloc).
+ */
+int _rz_vm_decommit(void *p, size_t size)
+{
+	if (size == 0)
+		return 0;
+	mach_vm_address_t addr = (mach_vm_address_t)(uintptr_t)p;
+	int err = mach_map(&addr, size, 0,
+	    VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE | VM_MAKE_TAG(VM_MEMORY_MALLOC_LARGE),
+	    _rz_caps.commit_is_free);
+	if (!err && addr != (mach_vm_address_t)(uintptr_t)p)
+		err = EINVAL;
+	return err;
+}
+
+int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
+{
+	if (new_size <= old_size)
+		return 0;
+	mach_vm_address_t want = (mach_vm_address_t)(uintptr_t)p + old_size;
+	mach_vm_address_t addr = want;
+	/* Fixed, not overwrite: KERN_NO_SPACE (-> ENOMEM) when the range is
+	 * taken, and the engine then copies. */
+	int err = mach_map(&addr, new_size - old_size, 0,
+	    VM_FLAGS_FIXED | VM_MAKE_TAG(VM_MEMORY_REALLOC), _rz_caps.commit_is_free);
+	if (err)
+		return err;
+	if (addr != want) {
+		mach_vm_deallocate(mach_task_self(), addr, new_size - old_size);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
+    size_t new_size, void **out)
+{
+	(void)p; (void)old_size; (void)used; (void)new_used; (void)new_size; (void)out;
+	return ENOTSUP;
+}
+
+void _rz_vm_copy(void *dst, const void *src, size_t size)
+{
+	size_t pg = _rz_caps.page_size;
+	if (size >= MACH_VM_COPY_MIN && ((uintptr_t)dst & (pg - 1)) == 0 &&
+	    ((uintptr_t)src & (pg - 1)) == 0 && (size & (pg - 1)) == 0 &&
+	    mach_vm_copy(mach_task_self(), (mach_vm_address_t)(uintptr_t)src, size,
+	    (mach_vm_address_t)(uintptr_t)dst) == KERN_SUCCESS)
+		return;
+	/* Small, unaligned, or vm_copy refused (it cannot fail the caller). */
+	memcpy(dst, src, size);
+}
+
+void _rz_vm_name(void *p, size_t size)
+{
+	/* Named by the tag passed to mach_vm_map; nothing to add. */
+	(void)p; (void)size;
+}
+
+bool _rz_vm_is_mapped(const void *p)
+{
+	mach_vm_address_t addr = (mach_vm_address_t)(uintptr_t)p;
+	mach_vm_size_t size = 0;
+	struct vm_region_basic_info_64 info;
+	mach_msg_type_number_t count = VM_REGION_BASIC_INFO_COUNT_64;
+	mach_port_t object = MACH_PORT_NULL;
+	/* mach_vm_region answers with the first region at or above addr. */
+	kern_return_t kr = mach_vm_region(mach_task_self(), &addr, &size,
+	    VM_REGION_BASIC_INFO_64, (vm_region_info_t)&info, &count, &object);
+	if (kr != KERN_SUCCESS)
+		return false;
+	return addr <= (mach_vm_address_t)(uintptr_t)p &&
+	    (mach_vm_address_t)(uintptr_t)p - addr < size;
+}
+
+const char *_rz_os_getenv(const char *name)
+{
+	/* A dylib has no `environ` of its own; _NSGetEnviron never allocates. */
+	char ***envp = _NSGetEnviron();
+	char **env = envp ? *envp : NULL;
+	size_t n = strlen(name);
+	if (!env)
+		return NULL;
+	for (char **e = env; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+uint64_t _rz_os_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void _rz_os_write_err(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+void _rz_os_abort(void)
+{
+	abort();
+}
+
+/* os_unfair_lock: what libmalloc uses; never allocates, and re-creating it
+ * in a fork child is a plain store. */
+void _rz_mutex_init(_rz_mutex_t *m)
+{
+	*(os_unfair_lock *)(void *)m->opaque = OS_UNFAIR_LOCK_INIT;
+}
+
+void _rz_mutex_lock(_rz_mutex_t *m)
+{
+	os_unfair_lock_lock((os_unfair_lock_t)(void *)m->opaque);
+}
+
+void _rz_mutex_unlock(_rz_mutex_t *m)
+{
+	os_unfair_lock_unlock((os_unfair_lock_t)(void *)m->opaque);
+}

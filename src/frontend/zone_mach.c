@@ -1,0 +1,487 @@
+/*
+ * zone_mach.c - the macOS drop-in: a malloc zone (version 13) over the
+ * engine, made the default zone when the library is loaded
+ * (DYLD_INSERT_LIBRARIES or linking), or on request.
+ *
+ * libmalloc finds the zone of a pointer by asking each registered zone's
+ * size(), in order, for every free/realloc/malloc_size in the process. So
+ * size() must be fast and answer 0 for pointers that are not ours; ours
+ * are the large blocks and the blocks of the small delegate (the previous
+ * default zone), whose size() answers for them. A pointer no one here
+ * owns that reaches free/realloc directly (malloc_zone_free(rezone, p)) is
+ * handed to the zone that owns it.
+ *
+ * May include: engine/engine.h, backend/small_zone.h, rezone.h,
+ * <malloc/malloc.h>, <mach/mach.h>.
+ */
+#include "config.h"
+
+#if !defined(__APPLE__) && !defined(REZONE_MACH_SIM)
+#error "zone_mach.c is the macOS front end (tests/machsim builds it on Linux with REZONE_MACH_SIM)"
+#endif
+
+#include <errno.h>
+#include <mach/mach.h>
+#include <malloc/malloc.h>
+#include <sched.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rezone.h"
+#include "backend/small_zone.h"
+#include "engine/engine.h"
+
+#define RZ_EXPORT __attribute__((visibility("default")))
+
+/* Public: declared in include/rezone.h (macOS section), which the Mach
+ * simulation build on Linux does not see. */
+#ifndef __APPLE__
+RZ_EXPORT malloc_zone_t *rezone_zone(void);
+RZ_EXPORT int rezone_zone_register_default(void);
+#endif
+
+static size_t zone_size(malloc_zone_t *z, const void *p);
+static void *zone_malloc(malloc_zone_t *z, size_t size);
+static void *zone_calloc(malloc_zone_t *z, size_t count, size_t size);
+static void *zone_valloc(malloc_zone_t *z, size_t size);
+static void zone_free(malloc_zone_t *z, void *p);
+static void *zone_realloc(malloc_zone_t *z, void *p, size_t size);
+static void zone_destroy(malloc_zone_t *z);
+static unsigned zone_batch_malloc(malloc_zone_t *z, size_t size, void **out, unsigned n);
+static void zone_batch_free(malloc_zone_t *z, void **ps, unsigned n);
+static void *zone_memalign(malloc_zone_t *z, size_t align, size_t size);
+static void zone_free_definite_size(malloc_zone_t *z, void *p, size_t size);
+static size_t zone_pressure_relief(malloc_zone_t *z, size_t goal);
+static boolean_t zone_claimed_address(malloc_zone_t *z, void *p);
+
+static kern_return_t zone_enumerator(task_t task, void *ctx, unsigned mask,
+    vm_address_t zone_address, memory_reader_t reader, vm_range_recorder_t recorder);
+static size_t zone_good_size(malloc_zone_t *z, size_t size);
+static boolean_t zone_check(malloc_zone_t *z);
+static void zone_print(malloc_zone_t *z, boolean_t verbose);
+static void zone_log(malloc_zone_t *z, void *address);
+static void zone_force_lock(malloc_zone_t *z);
+static void zone_force_unlock(malloc_zone_t *z);
+static void zone_reinit_lock(malloc_zone_t *z);
+static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats);
+static boolean_t zone_locked(malloc_zone_t *z);
+
+static malloc_introspection_t zone_introspect = {
+	.enumerator = zone_enumerator,
+	.good_size = zone_good_size,
+	.check = zone_check,
+	.print = zone_print,
+	.log = zone_log,
+	.force_lock = zone_force_lock,
+	.force_unlock = zone_force_unlock,
+	.statistics = zone_statistics,
+	.zone_locked = zone_locked,
+	.reinit_lock = zone_reinit_lock,
+};
+
+/*
+ * The zone fills a 16 KiB page of its own: malloc_set_zone_name() and
+ * tools that protect zones mprotect the page holding a zone structure,
+ * which must not take unrelated writable data with it.
+ */
+#define ZONE_PAGE 16384
+static union {
+	malloc_zone_t zone;
+	unsigned char page[ZONE_PAGE];
+} zone_page __attribute__((aligned(ZONE_PAGE))) = {
+	.zone = {
+		.size = zone_size,
+		.malloc = zone_malloc,
+		.calloc = zone_calloc,
+		.valloc = zone_valloc,
+		.free = zone_free,
+		.realloc = zone_realloc,
+		.destroy = zone_destroy,
+		.zone_name = "rezone",
+		.batch_malloc = zone_batch_malloc,
+		.batch_free = zone_batch_free,
+		.introspect = &zone_introspect,
+		/* 13: malloc/calloc set errno themselves (the engine does). */
+		.version = 13,
+		.memalign = zone_memalign,
+		.free_definite_size = zone_free_definite_size,
+		.pressure_relief = zone_pressure_relief,
+		.claimed_address = zone_claimed_address,
+		/* try_free_default (version 13) stays NULL, so libmalloc finds
+		 * a pointer's zone through size(), which forwards correctly.
+		 * Not named: SDKs before macOS 13 lack the field, and the rest
+		 * of the page is zero, which reads as NULL to a newer libmalloc. */
+	},
+};
+#define zone_self (&zone_page.zone)
+
+/* Set between force_lock and force_unlock/reinit_lock (fork). */
+static bool zone_lock_held;
+
+/* ---- ownership and forwarding -------------------------------------------- */
+
+static bool zone_owns(const void *p)
+{
+	return _rz_large_size(p) != 0 || _rz_small_owned_size(p) != 0;
+}
+
+/* The registered zone other than this one that owns p, or NULL. */
+static malloc_zone_t *zone_owner_elsewhere(const void *p)
+{
+	malloc_zone_t *z = malloc_zone_from_ptr(p);
+	return z != zone_self ? z : NULL;
+}
+
+/* ---- malloc_zone_t ------------------------------------------------------- */
+
+static size_t zone_size(malloc_zone_t *z, const void *p)
+{
+	(void)z;
+	/* Large first: one mask test for unaligned pointers, then a
+	 * lock-free table probe; everything else is the delegate's answer. */
+	size_t s = _rz_large_size(p);
+	return s ? s : _rz_small_owned_size(p);
+}
+
+static void *zone_malloc(malloc_zone_t *z, size_t size)
+{
+	(void)z;
+	return _rz_malloc(size);
+}
+
+static void *zone_calloc(malloc_zone_t *z, size_t count, size_t size)
+{
+	(void)z;
+	return _rz_calloc(count, size);
+}
+
+static void *zone_valloc(malloc_zone_t *z, size_t size)
+{
+	(void)z;
+	return _rz_valloc(size);
+}
+
+static void zone_free(malloc_zone_t *z, void *p)
+{
+	if (!p)
+		return;
+	if (zone_owns(p)) {
+		_rz_free(p);
+		return;
+	}
+	malloc_zone_t *owner = zone_owner_elsewhere(p);
+	if (owner) {
+		malloc_zone_free(owner, p);
+		return;
+	}
+	/* Nobody's: the engine's misuse checks, then the delegate's report. */
+	(void)z;
+	_rz_free(p);
+}
+
+/* libmalloc's free() calls this with the size our size() just returned,
+ * so ownership is already established: skip the second lookup. */
+static void zone_free_definite_size(malloc_zone_t *z, void *p, size_t size)
+{
+	(void)z; (void)size;
+	_rz_free(p);
+}
+
+static void *zone_realloc(malloc_zone_t *z, void *p, size_t size)
+{
+	if (p && !zone_owns(p)) {
+		malloc_zone_t *owner = zone_owner_elsewhere(p);
+		if (owner)
+			return malloc_zone_realloc(owner, p, size);
+	}
+	(void)z;
+	return _rz_realloc(p, size);
+}
+
+static void zone_destroy(malloc_zone_t *z)
+{
+	/* The process allocator is never destroyed. */
+	(void)z;
+}
+
+static unsigned zone_batch_malloc(malloc_zone_t *z, size_t size, void **out, unsigned n)
+{
+	(void)z;
+	unsigned i;
+	for (i = 0; i < n; i++) {
+		out[i] = _rz_malloc(size);
+		if (!out[i])
+			break;
+	}
+	return i;
+}
+
+static void zone_batch_free(malloc_zone_t *z, void **ps, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		zone_free(z, ps[i]);
+}
+
+static void *zone_memalign(malloc_zone_t *z, size_t align, size_t size)
+{
+	(void)z;
+	return _rz_memalign(align, size);
+}
+
+static size_t zone_pressure_relief(malloc_zone_t *z, size_t goal)
+{
+	(void)z; (void)goal;
+	/* The delegate is a registered zone and gets its own call. */
+	return _rz_release_cache();
+}
+
+static boolean_t zone_claimed_address(malloc_zone_t *z, void *p)
+{
+	(void)z;
+	/* False positives are allowed, false negatives are not: the span
+	 * filter answers "maybe" for every address near a large mapping. */
+	if (_rz_maybe_ours(p))
+		return 1;
+	malloc_zone_t *small = _rz_small_zone();
+	if (small->version >= 10 && small->claimed_address)
+		return small->claimed_address(small, p);
+	return small->size(small, p) != 0;
+}
+
+/* ---- introspection ------------------------------------------------------- */
+
+#define ENUM_BATCH 64
+
+struct zone_enum {
+	task_t task;
+	void *ctx;
+	unsigned mask;
+	vm_range_recorder_t *recorder;
+	unsigned n_used, n_regions;
+	vm_range_t used[ENUM_BATCH];
+	vm_range_t regions[ENUM_BATCH];
+};
+
+static void zone_enum_flush(struct zone_enum *e)
+{
+	if (e->n_used)
+		e->recorder(e->task, e->ctx, MALLOC_PTR_IN_USE_RANGE_TYPE, e->used, e->n_used);
+	if (e->n_regions)
+		e->recorder(e->task, e->ctx, MALLOC_PTR_REGION_RANGE_TYPE, e->regions, e->n_regions);
+	e->n_used = e->n_regions = 0;
+}
+
+static void zone_enum_block(uintptr_t addr, size_t size, size_t reserved, void *arg)
+{
+	struct zone_enum *e = arg;
+	if (e->mask & MALLOC_PTR_IN_USE_RANGE_TYPE)
+		e->used[e->n_used++] = (vm_range_t){ addr, size };
+	if (e->mask & MALLOC_PTR_REGION_RANGE_TYPE)
+		e->regions[e->n_regions++] = (vm_range_t){ addr, reserved };
+	if (e->n_used == ENUM_BATCH || e->n_regions == ENUM_BATCH)
+		zone_enum_flush(e);
+}
+
+/*
+ * Reports every live large block (in use: its usable bytes; region: its
+ * whole reservation). In-process only: the table is read directly, which
+ * is what a reader running inside the task (malloc_zone_enumerate-style
+ * callers, in-process heap walkers) needs. Another task's tools would have
+ * to walk the table through `reader`; they get nothing, as from the zones
+ * of jemalloc and mimalloc. The small delegate enumerates its own blocks.
+ */
+static kern_return_t zone_enumerator(task_t task, void *ctx, unsigned mask,
+    vm_address_t zone_address, memory_reader_t reader, vm_range_recorder_t recorder)
+{
+	(void)zone_address; (void)reader;
+	if (task != mach_task_self() || !recorder ||
+	    !(mask & (MALLOC_PTR_IN_USE_RANGE_TYPE | MALLOC_PTR_REGION_RANGE_TYPE)))
+		return KERN_SUCCESS;
+	struct zone_enum e = { .task = task, .ctx = ctx, .mask = mask, .recorder = recorder };
+	_rz_large_each(zone_enum_block, &e);
+	zone_enum_flush(&e);
+	return KERN_SUCCESS;
+}
+
+/* The delegate's good size. For large sizes it rounds to its page, which
+ * our page (the larger of user and kernel page) is a multiple of, so the
+ * answer never exceeds what rezone would hand out. */
+static size_t zone_good_size(malloc_zone_t *z, size_t size)
+{
+	(void)z;
+	malloc_zone_t *small = _rz_small_zone();
+	if (small->introspect && small->introspect->good_size)
+		return small->introspect->good_size(small, size);
+	return size;
+}
+
+static boolean_t zone_check(malloc_zone_t *z)
+{
+	(void)z;
+	return 1;
+}
+
+static void zone_put_u64(char **at, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*(*at)++ = tmp[--n];
+}
+
+static void zone_print(malloc_zone_t *z, boolean_t verbose)
+{
+	(void)z; (void)verbose;
+	struct rezone_stats s;
+	if (rezone_stats(&s, sizeof(s)) != 0)
+		return;
+	char line[160], *at = line;
+	static const char a[] = "rezone zone: large blocks ", b[] = ", bytes ", c[] = "\n";
+	memcpy(at, a, sizeof(a) - 1); at += sizeof(a) - 1;
+	zone_put_u64(&at, s.large_live);
+	memcpy(at, b, sizeof(b) - 1); at += sizeof(b) - 1;
+	zone_put_u64(&at, s.large_live_bytes);
+	memcpy(at, c, sizeof(c) - 1); at += sizeof(c) - 1;
+	_rz_os_write_err(line, (size_t)(at - line));
+}
+
+static void zone_log(malloc_zone_t *z, void *address)
+{
+	(void)z; (void)address;
+}
+
+/* libmalloc's fork handlers call these (without NULL checks) around
+ * fork(): force_lock before, force_unlock in the parent, reinit_lock in
+ * the child. The delegate is a registered zone and is locked by libmalloc
+ * itself, so it is not forwarded to. */
+static void zone_force_lock(malloc_zone_t *z)
+{
+	(void)z;
+	_rz_prefork();
+	__atomic_store_n(&zone_lock_held, true, __ATOMIC_RELAXED);
+}
+
+static void zone_force_unlock(malloc_zone_t *z)
+{
+	(void)z;
+	__atomic_store_n(&zone_lock_held, false, __ATOMIC_RELAXED);
+	_rz_postfork_parent();
+}
+
+static void zone_reinit_lock(malloc_zone_t *z)
+{
+	(void)z;
+	__atomic_store_n(&zone_lock_held, false, __ATOMIC_RELAXED);
+	_rz_postfork_child();
+}
+
+/* Only what force_lock holds is known here (the engine lock is private). */
+static boolean_t zone_locked(malloc_zone_t *z)
+{
+	(void)z;
+	return __atomic_load_n(&zone_lock_held, __ATOMIC_RELAXED);
+}
+
+/* Large blocks only: the delegate reports its own blocks as a zone. */
+static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats)
+{
+	(void)z;
+	struct rezone_stats s;
+	memset(stats, 0, sizeof(*stats));
+	if (rezone_stats(&s, sizeof(s)) != 0)
+		return;
+	stats->blocks_in_use = (unsigned)s.large_live;
+	stats->size_in_use = (size_t)s.large_live_bytes;
+	stats->max_size_in_use = (size_t)s.large_live_bytes;
+	stats->size_allocated = (size_t)s.large_live_bytes;
+}
+
+/* ---- registration -------------------------------------------------------- */
+
+static malloc_zone_t *zone_first(unsigned *count_self)
+{
+	vm_address_t *zones = NULL;
+	unsigned count = 0;
+	if (malloc_get_all_zones(mach_task_self(), NULL, &zones, &count) != KERN_SUCCESS)
+		count = 0;
+	*count_self = 0;
+	for (unsigned i = 0; i < count; i++)
+		if ((malloc_zone_t *)zones[i] == zone_self)
+			(*count_self)++;
+	return count ? (malloc_zone_t *)zones[0] : NULL;
+}
+
+/*
+ * Unregistering a zone moves the last registered zone into its slot. So
+ * with rezone registered last, unregistering the default zone puts rezone
+ * first; registering the default again appends it. The purgeable zone is
+ * cycled the same way so that it stays behind the default zone (it hands
+ * its small sizes to the default zone, and sitting in front of it would
+ * make it claim the default zone's pointers). Repeated until rezone is
+ * first, in case zones were registered after it; bounded all the same.
+ */
+static int zone_promote(malloc_zone_t *purgeable)
+{
+	for (int round = 0; round < 16; round++) {
+		unsigned mine;
+		malloc_zone_t *first = zone_first(&mine);
+		if (mine == 0)
+			malloc_zone_register(zone_self);
+		else if (first == zone_self)
+			return 0;
+		if (!first || first == zone_self)
+			continue;
+		malloc_zone_unregister(first);
+		malloc_zone_register(first);
+		if (purgeable && purgeable != first) {
+			malloc_zone_unregister(purgeable);
+			malloc_zone_register(purgeable);
+		}
+	}
+	return EAGAIN;
+}
+
+static int zone_busy;
+
+RZ_EXPORT malloc_zone_t *rezone_zone(void)
+{
+	/* Capture the delegate while the default zone is not yet rezone. */
+	(void)_rz_small_zone();
+	return zone_self;
+}
+
+RZ_EXPORT int rezone_zone_register_default(void)
+{
+	/* One caller at a time; registration is rare and short. */
+	while (__atomic_exchange_n(&zone_busy, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	(void)_rz_small_zone();
+	/* Created now, while the default zone is still the system's: it is
+	 * built around the default zone and assumes libmalloc's own. */
+	malloc_zone_t *purgeable = malloc_default_purgeable_zone();
+	int err = zone_promote(purgeable);
+	__atomic_store_n(&zone_busy, 0, __ATOMIC_RELEASE);
+	return err;
+}
+
+/* Runs when the library is loaded, before main and, under
+ * DYLD_INSERT_LIBRARIES, before the program can start threads. */
+__attribute__((constructor)) static void zone_init(void)
+{
+	const char *v = _rz_os_getenv("REZONE_DEFAULT_ZONE");
+	if (v && v[0] == '0' && v[1] == '\0')
+		return;
+	if (rezone_zone_register_default() != 0) {
+		static const char msg[] = "rezone: could not become the default malloc zone\n";
+		_rz_os_write_err(msg, sizeof(msg) - 1);
+	}
+}
+
+__attribute__((destructor)) static void zone_fini(void)
+{
+	_rz_at_exit();
+}
