@@ -223,6 +223,12 @@ static void large_release_locked(const struct _rz_block *b)
 		.dirty = b->dirty > b->size ? b->dirty : b->size,
 		.freed_ns = _rz_os_now_ns(),
 	};
+	if (_rz_opt.guard) {
+		/* Poison: a use after free faults (strict commit makes the
+		 * decommitted range inaccessible). */
+		_rz_vm_decommit((void *)c.addr, c.dirty);
+		c.dirty = 0;
+	}
 	_rz_cache_decay(c.freed_ns);
 	if (_rz_opt.cache_bytes == 0 || !_rz_cache_put(&c))
 		large_unmap(b->addr, b->reserved);

@@ -50,6 +50,10 @@ static const struct opt_row opt_table[] = {
 	 * Off by default: it costs one mincore call (~1-2 us) per free of a
 	 * page-aligned small block, which made small churn 10x slower. */
 	{ "REZONE_CHECK_UNKNOWN", OPT_BOOL, 0, 1, &_rz_opt.check_unknown },
+	/* Debugging: a write past the end of a large block (beyond its
+	 * page-rounded size) faults instead of landing in headroom, and freed
+	 * large blocks become inaccessible. Costs a system call per growth. */
+	{ "REZONE_GUARD", OPT_BOOL, 0, 1, &_rz_opt.guard },
 	/* Name large mappings [anon:rezone] where the kernel supports it. */
 	{ "REZONE_NAME", OPT_BOOL, 1, 1, &_rz_opt.name_mappings },
 };

@@ -19,6 +19,7 @@ struct _rz_options {
 	bool strict_commit;      /* REZONE_STRICT_COMMIT */
 	bool check_unknown;      /* REZONE_CHECK_UNKNOWN */
 	bool name_mappings;      /* REZONE_NAME */
+	bool guard;              /* REZONE_GUARD */
 };
 extern struct _rz_options _rz_opt RZ_HIDDEN;
 

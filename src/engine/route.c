@@ -42,7 +42,9 @@ void _rz_init(void)
 		return;
 	}
 	_rz_options_load();
-	_rz_os_init(_rz_opt.strict_commit);
+	/* Guard mode is strict commit plus poisoning on free: only the
+	 * block's own pages are ever accessible. */
+	_rz_os_init(_rz_opt.strict_commit || _rz_opt.guard);
 	size_t threshold = _rz_opt.large_threshold;
 	if (threshold < _rz_caps.page_size)
 		threshold = _rz_caps.page_size;

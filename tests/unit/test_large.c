@@ -303,3 +303,37 @@ Test(large, free_of_an_unmapped_address_aborts_when_checked, .signal = SIGABRT)
 	munmap(p, 4096);
 	_rz_free(p);
 }
+
+Test(guard, write_past_the_end_of_a_large_block_faults, .signal = SIGSEGV)
+{
+	setenv("REZONE_GUARD", "1", 1);
+	_rz_init();
+	volatile unsigned char *p = _rz_malloc(1 * MiB);
+	p[1 * MiB - 1] = 1; /* the last usable byte is fine */
+	p[1 * MiB] = 1;     /* the first byte of headroom is not */
+}
+
+Test(guard, use_after_free_of_a_large_block_faults, .signal = SIGSEGV)
+{
+	setenv("REZONE_GUARD", "1", 1);
+	_rz_init();
+	volatile unsigned char *p = _rz_malloc(1 * MiB);
+	p[0] = 1;
+	_rz_free((void *)p);
+	p[0] = 2;
+}
+
+Test(guard, growth_still_works_and_keeps_contents)
+{
+	setenv("REZONE_GUARD", "1", 1);
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	fill(p, 1 * MiB, 5);
+	p = _rz_realloc(p, 3 * MiB);
+	cr_assert_not_null(p);
+	check(p, 1 * MiB, 5);
+	memset(p, 1, 3 * MiB);
+	void *q = _rz_malloc(1 * MiB); /* may reuse nothing: the freed one is poisoned */
+	_rz_free(q);
+	_rz_free(p);
+}
