@@ -33,10 +33,10 @@ const char *rezone_version(void);
  * reserved address space or by extending the mapping, shrinks by returning
  * whole pages. Returns ptr on success (the first min(old, new_size) bytes
  * are preserved), or NULL with errno set and the block untouched:
- *   EINVAL  ptr is NULL, new_size is 0, or ptr is not a block rezone
- *           can resize in place (small blocks only succeed when new_size
- *           still fits their usable size);
- *   ENOMEM  the block cannot grow in place.
+ *   EINVAL  ptr is NULL or new_size is 0;
+ *   ENOMEM  the block cannot be resized in place (a large block whose
+ *           neighbour is taken; a small block asked to grow past what its
+ *           size class can hold).
  * Never moves the block, so pointers into it stay valid: for containers
  * that cannot use realloc (C++ objects with non-trivial moves, ...).
  */

@@ -72,6 +72,9 @@ const char *_rz_os_getenv(const char *name) RZ_HIDDEN;
 uint64_t _rz_os_now_ns(void) RZ_HIDDEN;
 /* Writes to standard error, retrying short writes; never allocates. */
 void _rz_os_write_err(const char *s, size_t n) RZ_HIDDEN;
+/* Keeps a private duplicate of standard error for later reports, so that a
+ * program closing its stderr before exit (coreutils do) still gets them. */
+void _rz_os_keep_stderr(void) RZ_HIDDEN;
 /* Aborts the process (SIGABRT). */
 _Noreturn void _rz_os_abort(void) RZ_HIDDEN;
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "backend/os.h"
@@ -247,10 +248,22 @@ uint64_t _rz_os_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Where reports go: stderr, or its private duplicate once kept. */
+static int os_err_fd = STDERR_FILENO;
+
+void _rz_os_keep_stderr(void)
+{
+	/* Above the descriptors programs usually juggle; close-on-exec so it
+	 * never leaks into a child. */
+	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 100);
+	if (fd >= 0)
+		os_err_fd = fd;
+}
+
 void _rz_os_write_err(const char *s, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(STDERR_FILENO, s, n);
+		ssize_t w = write(os_err_fd, s, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)

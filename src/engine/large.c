@@ -62,8 +62,13 @@ static size_t round_to(size_t n, size_t align)
 static size_t large_reserve_for(size_t n, uint32_t grows)
 {
 	size_t pct = _rz_opt.headroom_pct;
-	if (pct == 0)
+	/* Guard mode needs one inaccessible page after the headroom too, or a
+	 * write past the end could land in a neighbouring mapping. */
+	size_t gap = _rz_opt.guard ? _rz_caps.page_size : 0;
+	if (n + gap < n)
 		return n;
+	if (pct == 0)
+		return n + gap;
 	unsigned boost = 4 * (grows < 3 ? grows : 3);
 	size_t extra = n / 100 * pct + (n % 100) * pct / 100;
 	const size_t cap = (size_t)64 << 30;
@@ -73,7 +78,13 @@ static size_t large_reserve_for(size_t n, uint32_t grows)
 		return n;
 	if (_rz_caps.move_align && r >= _rz_caps.move_align)
 		r = round_to(r, _rz_caps.move_align);
-	return r;
+	return r + gap < r ? r : r + gap;
+}
+
+/* Inaccessible bytes kept after every block in guard mode. */
+static size_t large_guard_gap(void)
+{
+	return _rz_opt.guard ? _rz_caps.page_size : 0;
 }
 
 static size_t large_map_align(size_t reserved, size_t align)
@@ -182,7 +193,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 	_rz_cache_decay(now);
 	struct _rz_cached c;
 	int err;
-	if (_rz_cache_take(n, align ? align : _rz_caps.page_size, &c)) {
+	if (_rz_cache_take(n + large_guard_gap(), align ? align : _rz_caps.page_size, &c)) {
 		err = large_reuse(&c, n, zero, &b.dirty);
 		if (err) {
 			large_unmap(c.addr, c.reserved);
@@ -194,12 +205,13 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 	}
 	if (!b.addr && (err = large_map(n, reserved, align, &b.addr)) != 0) {
 		/* Address space may be limited (RLIMIT_AS): try without headroom. */
-		if (reserved == n || (err = large_map(n, n, align, &b.addr)) != 0) {
+		size_t bare = n + large_guard_gap();
+		if (reserved == bare || (err = large_map(n, bare, align, &b.addr)) != 0) {
 			_rz_mutex_unlock(&large_lock);
 			errno = err;
 			return NULL;
 		}
-		b.reserved = n;
+		b.reserved = bare;
 	}
 	if ((err = _rz_table_insert(&b)) != 0) {
 		large_unmap(b.addr, b.reserved);
@@ -277,7 +289,7 @@ static void large_shrink_locked(struct _rz_block *b, size_t n)
 static int large_grow_in_place_locked(struct _rz_block *b, size_t n)
 {
 	size_t old = b->size;
-	if (n <= b->reserved) {
+	if (n + large_guard_gap() <= b->reserved) {
 		if (!_rz_caps.commit_is_free) {
 			int err = _rz_vm_commit((void *)(b->addr + old), n - old);
 			if (err)
@@ -292,7 +304,7 @@ static int large_grow_in_place_locked(struct _rz_block *b, size_t n)
 		 * headroom (first-fit placement on Mach packs mappings): then
 		 * extend by exactly what is needed. */
 		if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0) {
-			r = n;
+			r = n + large_guard_gap();
 			if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0)
 				return ENOMEM;
 		}

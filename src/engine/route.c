@@ -53,6 +53,8 @@ void _rz_init(void)
 		_rz_diag_warn("init", "large-block table unavailable; large path disabled", NULL);
 		threshold = SIZE_MAX;
 	}
+	if (_rz_opt.stats)
+		_rz_os_keep_stderr();
 	route_page_mask = _rz_caps.page_size - 1;
 	__atomic_store_n(&route_threshold, threshold, __ATOMIC_RELAXED);
 	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);

@@ -88,11 +88,13 @@ struct probe_cmd {
 extern const struct probe_cmd probe_malloc_cmds[];
 extern const struct probe_cmd probe_realloc_cmds[];
 extern const struct probe_cmd probe_align_cmds[];
-extern const struct probe_cmd probe_api_cmds[];
+extern const struct probe_cmd probe_expand_cmds[];
+extern const struct probe_cmd probe_stats_cmds[];
 extern const struct probe_cmd probe_misuse_cmds[];
 extern const struct probe_cmd probe_threads_cmds[];
 extern const struct probe_cmd probe_fork_cmds[];
 extern const struct probe_cmd probe_maps_cmds[];
+extern const struct probe_cmd probe_aliases_cmds[];
 
 /* Shared by the thread and fork scenarios: one allocate/resize/hand-over
  * step on mixed sizes; the exchange slots are process-wide. */

@@ -4,6 +4,8 @@
  * honoured for small and large sizes, bad alignments are refused with
  * EINVAL, impossible sizes with ENOMEM.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>

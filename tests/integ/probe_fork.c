@@ -6,6 +6,8 @@
  * deadlocks on its first allocation. Watchdogs (alarm) turn a deadlock in
  * the parent or a child into a failure instead of a hang.
  */
+#include "config.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>

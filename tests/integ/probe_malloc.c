@@ -2,6 +2,8 @@
  * probe_malloc.c - rzprobe scenarios for malloc, calloc, free and
  * malloc_usable_size: the contract every drop-in allocator must keep.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -244,41 +246,6 @@ static int calloc_overflow(int argc, char **argv)
 	return 0;
 }
 
-/* Exit status 0 when malloc(size) is counted as a large block, 10 when it
- * is not: lets the suite check how options route sizes. */
-static int is_large(int argc, char **argv)
-{
-	struct rezone_stats before, after;
-	size_t n;
-	void *p;
-
-	CHECK(argc == 1, "usage: is_large SIZE");
-	n = strtoull(argv[0], NULL, 0);
-	before = probe_stats();
-	p = malloc(n);
-	after = probe_stats();
-	CHECK(p != NULL, "malloc(%zu)", n);
-	free(p);
-	return after.large_allocs == before.large_allocs + 1 ? 0 : 10;
-}
-
-/* Allocates, grows and frees large blocks; the suite watches what the
- * library prints at exit. */
-static int large_churn(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	for (int i = 0; i < 8; i++) {
-		char *p = malloc(PROBE_LARGE);
-
-		CHECK(p != NULL, "malloc");
-		memset(p, 7, PROBE_LARGE);
-		p = realloc(p, 3 * PROBE_MIB);
-		CHECK(p != NULL, "realloc");
-		free(p);
-	}
-	return 0;
-}
-
 const struct probe_cmd probe_malloc_cmds[] = {
 	{ "malloc_zero", malloc_zero },
 	{ "malloc_huge", malloc_huge },
@@ -289,7 +256,5 @@ const struct probe_cmd probe_malloc_cmds[] = {
 	{ "calloc_zeroed", calloc_zeroed },
 	{ "calloc_after_cached_free", calloc_after_cached_free },
 	{ "calloc_overflow", calloc_overflow },
-	{ "is_large", is_large },
-	{ "large_churn", large_churn },
 	{ NULL, NULL },
 };

@@ -3,6 +3,8 @@
  * mappings, so /proc/PID/maps (and tools reading it) can tell rezone's
  * memory apart: "[anon:rezone...]".
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

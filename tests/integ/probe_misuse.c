@@ -1,11 +1,15 @@
 /*
  * probe_misuse.c - rzprobe scenarios that misuse a large block. rezone must
- * stop the process with one diagnostic line and abort(); if the call returns
- * instead, the probe exits PROBE_SURVIVED.
+ * stop the process: a bad free or realloc with one diagnostic line and
+ * abort(), a stray access in guard mode (REZONE_GUARD=1) with a fault. If
+ * the misuse goes through instead, the probe exits PROBE_SURVIVED.
  *
  * Each scenario prints "ptr=<address>" on stdout first, so the suite can
  * check that the diagnostic names the pointer that was passed.
  */
+#include "config.h"
+
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,10 +90,40 @@ static int free_unmapped(int argc, char **argv)
 	return PROBE_SURVIVED;
 }
 
+/* Guard mode (REZONE_GUARD=1) stops a write one byte past a large block's
+ * usable size with a fault, instead of letting it land in headroom. */
+static int guard_overflow(int argc, char **argv)
+{
+	volatile unsigned char *p = malloc(PROBE_LARGE + 100);
+	size_t usable;
+
+	(void)argc, (void)argv;
+	CHECK(p != NULL, "malloc");
+	usable = malloc_usable_size((void *)p);
+	p[usable - 1] = 1;
+	announce((const void *)(p + usable));
+	p[usable] = 1;
+	return PROBE_SURVIVED;
+}
+
+/* ... and makes a freed large block inaccessible. */
+static int guard_use_after_free(int argc, char **argv)
+{
+	volatile unsigned char *p = launder(large_block());
+
+	(void)argc, (void)argv;
+	announce((const void *)p);
+	free((void *)p);
+	p[4096] = 1;
+	return PROBE_SURVIVED;
+}
+
 const struct probe_cmd probe_misuse_cmds[] = {
 	{ "free_interior", free_interior },
 	{ "realloc_interior", realloc_interior },
 	{ "double_free", double_free },
 	{ "free_unmapped", free_unmapped },
+	{ "guard_overflow", guard_overflow },
+	{ "guard_use_after_free", guard_use_after_free },
 	{ NULL, NULL },
 };

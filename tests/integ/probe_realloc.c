@@ -3,6 +3,8 @@
  * survive every growth and shrink, on both sides of the large threshold, and
  * a failed call leaves the block as it was.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -60,12 +62,12 @@ static int realloc_large(int argc, char **argv)
 		resize_checked(&p, old, n, 2);
 		old = n;
 	}
-	for (size_t n = old + 4097; n < old + 12 * 4096; n += 4097) {
-		resize_checked(&p, old, n, 2);
-		old = n;
+	for (size_t k = 1, base = old; k <= 12; k++) {
+		resize_checked(&p, old, base + k * 4097, 2);
+		old = base + k * 4097;
 	}
 	/* 1 MiB steps, the pattern the design is measured on. */
-	for (size_t n = old + PROBE_MIB; n < 40 * PROBE_MIB; n += PROBE_MIB) {
+	for (size_t n = old + PROBE_MIB; n < 48 * PROBE_MIB; n += PROBE_MIB) {
 		resize_checked(&p, old, n, 2);
 		old = n;
 	}
@@ -93,6 +95,44 @@ static int realloc_interleaved(int argc, char **argv)
 		CHECK_PATTERN(p[i], 0, old[i], 10 + i);
 		free(p[i]);
 	}
+	return 0;
+}
+
+/* Thousands of live large blocks grown in rounds: a big block table, many
+ * mappings (vm.max_map_count matters) and every block boxed in by others.
+ * Only marker words are written, so the pages stay mostly untouched. */
+static int realloc_many(int argc, char **argv)
+{
+	enum { N = 2000, ROUNDS = 4 };
+	static uint64_t *p[N];
+	static size_t n[N];
+
+	(void)argc, (void)argv;
+	for (size_t round = 0; round <= ROUNDS; round++)
+		for (size_t i = 0; i < N; i++) {
+			size_t want = (256 << 10) + round * (300 << 10) +
+				      i % 7 * 4096 + 8 * (i % 3);
+			uint64_t *q = realloc(p[i], probe_opaque(want));
+			size_t words = want / 8;
+
+			CHECK(q != NULL, "block %zu, round %zu: realloc to %zu",
+			      i, round, want);
+			if (round > 0) {
+				size_t old = n[i] / 8;
+
+				CHECK(q[0] == i && q[old / 2] == ~i &&
+				      q[old - 1] == i * 3, "block %zu lost its "
+				      "markers growing from %zu to %zu", i,
+				      n[i], want);
+			}
+			q[0] = i;
+			q[words / 2] = ~i;
+			q[words - 1] = i * 3;
+			p[i] = q;
+			n[i] = want;
+		}
+	for (size_t i = 0; i < N; i++)
+		free(p[i]);
 	return 0;
 }
 
@@ -277,6 +317,7 @@ const struct probe_cmd probe_realloc_cmds[] = {
 	{ "realloc_small", realloc_small },
 	{ "realloc_large", realloc_large },
 	{ "realloc_interleaved", realloc_interleaved },
+	{ "realloc_many", realloc_many },
 	{ "realloc_across_threshold", realloc_across_threshold },
 	{ "realloc_shrink", realloc_shrink },
 	{ "realloc_zero", realloc_zero },

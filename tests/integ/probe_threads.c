@@ -6,6 +6,8 @@
  * must be back where it started: a lost update under contention shows up
  * there even when no contents were damaged.
  */
+#include "config.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 

@@ -5,6 +5,8 @@
  * dlsym, never through rezone directly: the probe must behave like any
  * unmodified program that rezone is injected into.
  */
+#include "config.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -36,7 +38,9 @@ size_t probe_opaque(size_t n)
 
 /* One 64-bit word of pattern per 8-byte slot, mixed from the slot index so
  * that a page or chunk showing up at the wrong offset never repeats the
- * expected bytes. Word-wise so that verifying a 64 MiB block stays cheap. */
+ * expected bytes. Word-wise so that verifying a 64 MiB block stays cheap;
+ * __builtin_memcpy because the probe is built with -fno-builtin, which
+ * would turn each 8-byte copy into a library call. */
 static inline uint64_t probe_word(size_t slot, unsigned seed)
 {
 	uint64_t x = (slot + 1) * 0x9E3779B97F4A7C15ULL ^ seed;
@@ -59,7 +63,7 @@ void probe_fill(void *p, size_t from, size_t to, unsigned seed)
 	for (; i + 8 <= to; i += 8) {
 		uint64_t w = probe_word(i / 8, seed);
 
-		memcpy(b + i, &w, 8);
+		__builtin_memcpy(b + i, &w, 8);
 	}
 	for (; i < to; i++)
 		b[i] = probe_byte(i, seed);
@@ -76,7 +80,7 @@ size_t probe_mismatch(const void *p, size_t from, size_t to, unsigned seed)
 	for (; i + 8 <= to; i += 8) {
 		uint64_t w;
 
-		memcpy(&w, b + i, 8);
+		__builtin_memcpy(&w, b + i, 8);
 		if (w != probe_word(i / 8, seed))
 			break;
 	}

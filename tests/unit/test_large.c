@@ -337,3 +337,14 @@ Test(guard, growth_still_works_and_keeps_contents)
 	_rz_free(q);
 	_rz_free(p);
 }
+
+Test(guard, a_guard_page_follows_the_block_even_without_headroom, .signal = SIGSEGV)
+{
+	setenv("REZONE_GUARD", "1", 1);
+	setenv("REZONE_HEADROOM", "0", 1);
+	_rz_init();
+	volatile unsigned char *p = _rz_malloc(1 * MiB + 100);
+	volatile unsigned char *q = _rz_malloc(1 * MiB + 100); /* a likely neighbour */
+	(void)q;
+	p[_rz_usable_size((void *)p)] = 1;
+}

@@ -1,0 +1,98 @@
+/*
+ * test_exports.c - specification of librezone.so's dynamic symbol table:
+ * the whole malloc family and the rezone API are exported, and nothing of
+ * the embedded jemalloc or of rezone's internals leaks out, where it could
+ * clash with another copy of jemalloc in the same process.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "elf_exports.h"
+#include "spawn.h"
+
+TestSuite(exports, .timeout = 30);
+
+static struct elf_exports table;
+
+static void exports_load(void)
+{
+	const char *lib = spawn_library();
+	const char *why;
+
+	cr_assert(lib != NULL, "REZONE_LIB is not set");
+	why = elf_exports_read(lib, &table);
+	cr_assert(why == NULL, "%s: %s", lib, why);
+}
+
+static void exports_require_functions(const char *const names[])
+{
+	exports_load();
+	for (size_t i = 0; names[i]; i++) {
+		const struct elf_export *e = elf_exports_find(&table, names[i]);
+
+		cr_expect(e != NULL, "%s is not exported", names[i]);
+		cr_expect(!e || e->function, "%s is exported but is not a "
+			  "function", names[i]);
+	}
+	elf_exports_release(&table);
+}
+
+Test(exports, library_exports_the_whole_malloc_family)
+{
+	static const char *const family[] = {
+		"malloc", "free", "calloc", "realloc", "reallocarray",
+		"memalign", "posix_memalign", "aligned_alloc", "valloc",
+		"pvalloc", "malloc_usable_size", "free_sized",
+		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
+		"__libc_calloc", "__libc_realloc", "__libc_memalign", NULL,
+	};
+
+	exports_require_functions(family);
+}
+
+Test(exports, library_exports_the_rezone_api)
+{
+	static const char *const api[] = {
+		"rezone_expand", "rezone_stats", "rezone_version", NULL,
+	};
+
+	exports_require_functions(api);
+}
+
+/* jemalloc's own public names, and the prefixes its renamed copies use. */
+static bool exports_is_jemalloc(const char *name)
+{
+	static const char *const names[] = {
+		"mallocx", "rallocx", "xallocx", "sallocx", "dallocx",
+		"sdallocx", "nallocx", "mallctl", "mallctlnametomib",
+		"mallctlbymib", "malloc_stats_print", "malloc_message",
+		"malloc_conf", NULL,
+	};
+
+	for (size_t i = 0; names[i]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return strncmp(name, "je_", 3) == 0 || strncmp(name, "rzje_", 5) == 0 ||
+	       strstr(name, "jemalloc") != NULL;
+}
+
+Test(exports, library_exports_no_jemalloc_names)
+{
+	exports_load();
+	for (size_t i = 0; i < table.count; i++)
+		cr_expect(!exports_is_jemalloc(table.sym[i].name),
+			  "jemalloc name exported: %s", table.sym[i].name);
+	elf_exports_release(&table);
+}
+
+/* Cross-file internals are named _rz_*: they must stay inside. */
+Test(exports, library_exports_no_internal_rezone_names)
+{
+	exports_load();
+	for (size_t i = 0; i < table.count; i++)
+		cr_expect(strncmp(table.sym[i].name, "_rz_", 4) != 0,
+			  "internal name exported: %s", table.sym[i].name);
+	elf_exports_release(&table);
+}

@@ -1,0 +1,33 @@
+/*
+ * test_malloc.c - specification of malloc and malloc_usable_size under
+ * rezone, checked in a preloaded child (scenarios in probe_malloc.c).
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+
+#include "spawn.h"
+
+TestSuite(malloc, .timeout = 90);
+
+Test(malloc, zero_size_returns_unique_non_null_pointers)
+{
+	assert_probe_passes(NULL, "malloc_zero");
+}
+
+Test(malloc, size_beyond_ptrdiff_max_fails_with_enomem)
+{
+	assert_probe_passes(NULL, "malloc_huge");
+}
+
+Test(malloc, usable_size_covers_request_and_every_usable_byte_is_writable)
+{
+	assert_probe_passes(NULL, "usable_size");
+}
+
+/* glibc's internal names, used by some programs and interposers, must be
+ * rezone's own entry points (scenario in probe_aliases.c). */
+Test(malloc, libc_aliases_are_rezone_entry_points_interchangeable_with_std)
+{
+	assert_probe_passes(NULL, "libc_aliases");
+}

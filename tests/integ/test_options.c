@@ -1,0 +1,123 @@
+/*
+ * test_options.c - specification of the environment options as a program
+ * sees their effect: which sizes are large, where growth goes, whether the
+ * cache serves freed blocks (scenarios in probe_stats.c).
+ *
+ * Each test sets the option it is about and removes the others' influence
+ * where it matters, since the suite runs under several settings.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+#include "spawn.h"
+
+TestSuite(options, .timeout = 90);
+
+/* Requires that malloc(size) is a large block (or not) with env. */
+static void expect_large(const char *const env[], const char *size, bool large)
+{
+	struct outcome o;
+
+	cr_assert(spawn_probe(&o, env, "is_large", size, NULL), "%s", o.err);
+	cr_assert(outcome_exited(&o, 0) || outcome_exited(&o, 10), "%s",
+		  outcome_describe(&o));
+	cr_assert(outcome_exited(&o, large ? 0 : 10),
+		  "malloc(%s) is %s with %s", size,
+		  large ? "not a large block" : "a large block", env[0]);
+	outcome_release(&o);
+}
+
+Test(options, default_large_threshold_is_256_kib)
+{
+	const char *const *env = PROBE_ENV("REZONE_LARGE_THRESHOLD");
+
+	expect_large(env, "262144", true);
+	expect_large(env, "262143", false);
+}
+
+Test(options, large_threshold_takes_plain_bytes)
+{
+	const char *const *env = PROBE_ENV("REZONE_LARGE_THRESHOLD=65536");
+
+	expect_large(env, "65536", true);
+	expect_large(env, "65535", false);
+}
+
+Test(options, large_threshold_takes_k_suffix)
+{
+	const char *const *env = PROBE_ENV("REZONE_LARGE_THRESHOLD=64k");
+
+	expect_large(env, "65536", true);
+	expect_large(env, "65535", false);
+}
+
+Test(options, large_threshold_takes_m_suffix)
+{
+	const char *const *env = PROBE_ENV("REZONE_LARGE_THRESHOLD=2m");
+
+	expect_large(env, "2097152", true);
+	expect_large(env, "1048576", false);
+}
+
+Test(options, large_threshold_takes_g_suffix)
+{
+	const char *const *env = PROBE_ENV("REZONE_LARGE_THRESHOLD=1g");
+
+	expect_large(env, "1073741824", true);
+	expect_large(env, "536870912", false);
+}
+
+/* Runs grow_kind (one realloc from 1 MiB to 1.5 MiB) and returns how many
+ * growths went into reserved space. */
+static unsigned long reserved_growths(const char *const env[])
+{
+	struct outcome o;
+	unsigned long reserved = 99;
+
+	cr_assert(spawn_probe(&o, env, "grow_kind", NULL), "%s", o.err);
+	cr_assert(outcome_exited(&o, 0), "%s", outcome_describe(&o));
+	cr_assert(sscanf(o.out, "reserved %lu", &reserved) == 1, "output: %s",
+		  o.out);
+	outcome_release(&o);
+	return reserved;
+}
+
+Test(options, default_headroom_lets_growth_use_reserved_space)
+{
+	cr_assert_eq(reserved_growths(PROBE_ENV("REZONE_HEADROOM")), 1,
+		     "growing 1 MiB to 1.5 MiB did not use the headroom");
+}
+
+Test(options, zero_headroom_reserves_nothing_beyond_a_block)
+{
+	cr_assert_eq(reserved_growths(PROBE_ENV("REZONE_HEADROOM=0")), 0,
+		     "growth used reserved space with REZONE_HEADROOM=0");
+}
+
+/* Runs cache_reuse (free a 1 MiB block, malloc the same size) and returns
+ * the number of cache hits. */
+static unsigned long cache_hits(const char *const env[])
+{
+	struct outcome o;
+	unsigned long hits = 99;
+
+	cr_assert(spawn_probe(&o, env, "cache_reuse", NULL), "%s", o.err);
+	cr_assert(outcome_exited(&o, 0), "%s", outcome_describe(&o));
+	cr_assert(sscanf(o.out, "hits %lu", &hits) == 1, "output: %s", o.out);
+	outcome_release(&o);
+	return hits;
+}
+
+Test(options, cache_serves_a_freed_large_block_to_the_next_malloc)
+{
+	cr_assert_eq(cache_hits(PROBE_ENV("REZONE_CACHE=64m")), 1,
+		     "malloc after free of the same size missed the cache");
+}
+
+Test(options, zero_cache_never_serves_freed_blocks)
+{
+	cr_assert_eq(cache_hits(PROBE_ENV("REZONE_CACHE=0")), 0,
+		     "cache hit with REZONE_CACHE=0");
+}

@@ -1,0 +1,22 @@
+/*
+ * test_threads.c - specification of rezone under concurrency: threads
+ * allocating, resizing and freeing mixed sizes and each other's blocks
+ * (scenarios in probe_threads.c and probe_churn.c).
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+
+#include "spawn.h"
+
+TestSuite(threads, .timeout = 120);
+
+Test(threads, eight_threads_exchanging_mixed_blocks_keep_contents_and_counts)
+{
+	assert_probe_passes(NULL, "threads_exchange", "8", "3000");
+}
+
+Test(threads, threads_created_in_rounds_free_blocks_of_exited_threads)
+{
+	assert_probe_passes(NULL, "threads_rounds", "12", "8", "200");
+}
