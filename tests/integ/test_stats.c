@@ -61,3 +61,18 @@ Test(rezone_stats, nothing_is_printed_at_exit_without_the_stats_option)
 	cr_assert_str_empty(o.err, "unexpected stderr: %s", o.err);
 	outcome_release(&o);
 }
+
+/* Coreutils close stderr before exit (close_stdout); the report must still
+ * reach the stderr the program was started with. */
+Test(rezone_stats, report_survives_a_program_that_closes_stderr)
+{
+	struct outcome o;
+	const char *const argv[] = { "/usr/bin/sort", "/dev/null", NULL };
+
+	cr_assert(spawn_preloaded(&o, argv, PROBE_ENV("REZONE_STATS=1"), NULL),
+		  "%s", o.err);
+	cr_assert(outcome_exited(&o, 0), "%s", outcome_describe(&o));
+	cr_assert(strstr(o.err, "rezone: large_allocs") != NULL,
+		  "no report from sort: %s", o.err);
+	outcome_release(&o);
+}
