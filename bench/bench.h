@@ -23,6 +23,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __APPLE__
+#include <malloc/malloc.h>
+#endif
 
 #define BENCH_EXIT_USAGE 2
 #define BENCH_EXIT_NOMEM 3
@@ -202,10 +205,24 @@ static inline size_t bench_round8(size_t n)
 }
 
 /*
- * Base name of the library whose malloc this process calls. Printed in each
- * result line so the runner can refuse a run where LD_PRELOAD silently
- * failed and the numbers are the system allocator's.
+ * Who serves malloc in this process, printed in each result line so the
+ * runner can refuse a run where the preload silently failed and the numbers
+ * are the system allocator's. Linux: the base name of the library that
+ * defines malloc. macOS: malloc always resolves to libsystem_malloc, which
+ * forwards to the default zone, so the name of the zone that owns a fresh
+ * block is what tells allocators apart.
  */
+#ifdef __APPLE__
+static inline const char *bench_malloc_origin(void)
+{
+	void *p = malloc(64);
+	malloc_zone_t *z = p ? malloc_zone_from_ptr(p) : NULL;
+	const char *name = z && z->zone_name ? z->zone_name : "unknown";
+
+	free(p);
+	return name;
+}
+#else
 static inline const char *bench_malloc_origin(void)
 {
 	Dl_info info;
@@ -216,6 +233,48 @@ static inline const char *bench_malloc_origin(void)
 		return "unknown";
 	slash = strrchr(info.dli_fname, '/');
 	return slash ? slash + 1 : info.dli_fname;
+}
+#endif
+
+/*
+ * Realloc cost against block size, for the plots: points recorded while the
+ * workload runs (a store, no I/O) and printed as "trace ..." lines after the
+ * timed region. Each point: the block's new size, the calls so far, the
+ * time inside the allocator so far, and the last call's time.
+ */
+#define BENCH_TRACE_MAX 4096
+
+struct bench_trace_point {
+	size_t size, calls;
+	uint64_t cum_ns, last_ns;
+};
+
+struct bench_trace {
+	size_t n, next_mark;
+	struct bench_trace_point pt[BENCH_TRACE_MAX];
+};
+
+/*
+ * Records a point when size has reached the next mark; marks grow by 1/8
+ * (about 6 points per doubling), so a 64 KiB to 1 GiB growth gives some 80
+ * points whatever the step. every = 1 records every call instead.
+ */
+static inline void bench_trace_add(struct bench_trace *t, int every, size_t size,
+				   size_t calls, uint64_t cum_ns, uint64_t last_ns)
+{
+	if (t->n == BENCH_TRACE_MAX || (!every && size < t->next_mark))
+		return;
+	t->pt[t->n++] = (struct bench_trace_point){ size, calls, cum_ns, last_ns };
+	t->next_mark = size + (size >> 3);
+}
+
+static inline void bench_trace_print(const struct bench_trace *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		printf("trace size=%zu calls=%zu cum_ns=%llu last_ns=%llu\n",
+		       t->pt[i].size, t->pt[i].calls,
+		       (unsigned long long)t->pt[i].cum_ns,
+		       (unsigned long long)t->pt[i].last_ns);
 }
 
 #endif /* BENCH_H */

@@ -1,14 +1,18 @@
 /*
- * grow1.c - workload: grow one buffer by realloc in fixed steps.
+ * grow1.c - workload: grow one buffer by realloc, by fixed steps or by a
+ * factor.
  *
  * The case rezone exists for: a buffer (a log, a vector, a file read into
- * memory) grown from 64 KiB to 1 GiB by 1 MiB steps. Every new page is
- * written once, as a program filling its buffer would; a sample of the old
- * pages is checked after each realloc and every page at the end.
+ * memory) grown from 64 KiB to 1 GiB by 1 MiB steps (step=1M), or doubled
+ * each time as a vector does (factor=2). Every new page is written once, as
+ * a program filling its buffer would; a sample of the old pages is checked
+ * after each realloc and every page at the end.
  *
- * Prints one line: workload=grow1 ... realloc_ns=N wall_ns=N ...
- *   realloc_ns  time inside realloc only, summed over the calls
- *   wall_ns     the whole growth: malloc, reallocs, page writes, checks
+ * Prints "trace ..." lines (see bench.h: cumulative and per-call realloc
+ * time against the block size), then one result line:
+ *   workload=grow1 ... alloc_ns=N alloc_max_ns=N wall_ns=N ...
+ *   alloc_ns  time inside realloc only, summed over the calls (timed=realloc)
+ *   wall_ns   the whole growth: malloc, reallocs, page writes, checks
  * Depends on libc only (see bench.h).
  */
 #ifndef _GNU_SOURCE
@@ -19,25 +23,30 @@
 #define GROW1_TAG 1
 #define GROW1_SAMPLES 16
 
+static struct bench_trace grow1_trace;
+
 int main(int argc, char **argv)
 {
-	size_t start = 64 << 10, end = (size_t)1 << 30, step = 1 << 20;
+	size_t start = 64 << 10, end = (size_t)1 << 30, step = 1 << 20, factor = 0;
 	const struct bench_opt opts[] = {
 		{ "start", &start, "initial size in bytes" },
 		{ "end", &end, "final size in bytes" },
-		{ "step", &step, "bytes added by each realloc" },
+		{ "step", &step, "bytes added by each realloc (when factor=0)" },
+		{ "factor", &factor, "multiply the size by this at each realloc (0: use step)" },
 	};
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), size, reallocs = 0, moves = 0;
-	uint64_t rng = 0x2545f4914f6cdd1du, realloc_ns = 0, max_ns = 0, t0, wall;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), size, calls = 0, moves = 0;
+	uint64_t rng = 0x2545f4914f6cdd1du, alloc_ns = 0, max_ns = 0, t0, wall;
 	char *p;
 
-	bench_parse_args(argc, argv, "Grows one buffer from start to end by step.",
+	bench_parse_args(argc, argv,
+			 "Grows one buffer from start to end by step, or by factor.",
 			 opts, sizeof(opts) / sizeof(opts[0]));
 	start = bench_round8(start);
 	end = bench_round8(end);
 	step = bench_round8(step);
-	if (start == 0 || step == 0 || end < start)
-		bench_die(BENCH_EXIT_USAGE, "grow1: need 0 < start <= end, step > 0");
+	if (start == 0 || end < start || (factor == 0 && step == 0) || factor == 1)
+		bench_die(BENCH_EXIT_USAGE,
+			  "grow1: need 0 < start <= end, and step > 0 or factor >= 2");
 
 	t0 = bench_now_ns();
 	p = malloc(start);
@@ -45,20 +54,23 @@ int main(int argc, char **argv)
 		bench_die(BENCH_EXIT_NOMEM, "grow1: malloc(%zu) failed", start);
 	bench_fill(p, 0, start, pg, GROW1_TAG);
 	for (size = start; size < end;) {
-		size_t next = end - size > step ? size + step : end;
+		size_t next = factor ? (end / factor >= size ? size * factor : end)
+				     : (end - size > step ? size + step : end);
 		uint64_t a, b;
 		char *q;
 
+		next = bench_round8(next);
 		a = bench_now_ns();
 		q = realloc(p, next);
 		b = bench_now_ns();
 		if (!q)
 			bench_die(BENCH_EXIT_NOMEM, "grow1: realloc to %zu failed", next);
-		realloc_ns += b - a;
+		alloc_ns += b - a;
 		if (b - a > max_ns)
 			max_ns = b - a;
 		moves += q != p;
-		reallocs++;
+		calls++;
+		bench_trace_add(&grow1_trace, factor != 0, next, calls, alloc_ns, b - a);
 		p = q;
 		if (bench_check_sample(p, size, pg, GROW1_TAG, &rng, GROW1_SAMPLES))
 			return BENCH_EXIT_CORRUPT;
@@ -70,9 +82,11 @@ int main(int argc, char **argv)
 		return BENCH_EXIT_CORRUPT;
 	free(p);
 
-	printf("workload=grow1 start=%zu end=%zu step=%zu reallocs=%zu moves=%zu "
-	       "realloc_ns=%llu realloc_max_ns=%llu wall_ns=%llu bytes=%zu malloc=%s\n",
-	       start, end, step, reallocs, moves, (unsigned long long)realloc_ns,
+	bench_trace_print(&grow1_trace);
+	printf("workload=grow1 start=%zu end=%zu step=%zu factor=%zu timed=realloc "
+	       "calls=%zu moves=%zu alloc_ns=%llu alloc_max_ns=%llu wall_ns=%llu "
+	       "bytes=%zu malloc=%s\n",
+	       start, end, step, factor, calls, moves, (unsigned long long)alloc_ns,
 	       (unsigned long long)max_ns, (unsigned long long)wall, size,
 	       bench_malloc_origin());
 	return 0;

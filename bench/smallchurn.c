@@ -35,7 +35,30 @@ struct churn_thread {
 
 static size_t churn_ops = 10u << 20, churn_slots = 4096, churn_min = 16,
 	churn_max = 1024, churn_threads = 1;
-static pthread_barrier_t churn_barrier;
+
+/*
+ * A two-round start/stop barrier of our own: macOS has no pthread_barrier_t.
+ */
+static pthread_mutex_t churn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t churn_cond = PTHREAD_COND_INITIALIZER;
+static size_t churn_waiting, churn_round;
+
+static void churn_barrier_wait(void)
+{
+	size_t round;
+
+	pthread_mutex_lock(&churn_lock);
+	round = churn_round;
+	if (++churn_waiting == churn_threads + 1) {
+		churn_waiting = 0;
+		churn_round++;
+		pthread_cond_broadcast(&churn_cond);
+	} else {
+		while (round == churn_round)
+			pthread_cond_wait(&churn_cond, &churn_lock);
+	}
+	pthread_mutex_unlock(&churn_lock);
+}
 
 /* The block keeps its key in its first word and the key's low byte last. */
 static int churn_check(const struct churn_slot *s)
@@ -74,7 +97,7 @@ static void *churn_run(void *arg)
 	for (size_t i = 0; !t->failed && i < churn_slots; i++)
 		if (churn_new(&ring[i], &rng))
 			t->failed = BENCH_EXIT_NOMEM;
-	pthread_barrier_wait(&churn_barrier);
+	churn_barrier_wait();
 	for (size_t n = 0; !t->failed && n < ops; n++) {
 		struct churn_slot *s = &ring[bench_rand(&rng) % churn_slots];
 
@@ -88,7 +111,7 @@ static void *churn_run(void *arg)
 			break;
 		}
 	}
-	pthread_barrier_wait(&churn_barrier);
+	churn_barrier_wait();
 	for (size_t i = 0; !t->failed && i < churn_slots; i++)
 		free(ring[i].p);
 	free(ring);
@@ -117,15 +140,14 @@ int main(int argc, char **argv)
 			  "8 <= min <= max, ops >= threads", CHURN_MAX_THREADS);
 
 	/* Two barrier rounds: all threads start together, and stop the clock. */
-	pthread_barrier_init(&churn_barrier, NULL, (unsigned)churn_threads + 1);
 	for (size_t i = 0; i < churn_threads; i++) {
 		th[i].id = (unsigned)i;
 		if (pthread_create(&th[i].tid, NULL, churn_run, &th[i]))
 			bench_die(BENCH_EXIT_NOMEM, "smallchurn: pthread_create failed");
 	}
-	pthread_barrier_wait(&churn_barrier);
+	churn_barrier_wait();
 	t0 = bench_now_ns();
-	pthread_barrier_wait(&churn_barrier);
+	churn_barrier_wait();
 	wall = bench_now_ns() - t0;
 	for (size_t i = 0; i < churn_threads; i++) {
 		pthread_join(th[i].tid, NULL);
@@ -137,7 +159,7 @@ int main(int argc, char **argv)
 
 	churn_ops = churn_ops / churn_threads * churn_threads;
 	printf("workload=smallchurn threads=%zu slots=%zu min=%zu max=%zu ops=%zu "
-	       "ns_per_op=%.1f wall_ns=%llu malloc=%s\n",
+	       "timed=none ns_per_op=%.1f wall_ns=%llu malloc=%s\n",
 	       churn_threads, churn_slots, churn_min, churn_max, churn_ops,
 	       (double)wall / (double)churn_ops, (unsigned long long)wall,
 	       bench_malloc_origin());
