@@ -61,6 +61,9 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 /* Copies size bytes between page-aligned ranges the cheapest way the OS
  * has (copy-on-write where possible). Cannot fail. */
 void _rz_vm_copy(void *dst, const void *src, size_t size) RZ_HIDDEN;
+/* Faults in a range that is about to be written in full (best effort,
+ * one system call instead of a page fault per page). */
+void _rz_vm_prefault(void *p, size_t size) RZ_HIDDEN;
 /* Labels a mapping as rezone's (best effort; no-op when !can_name). */
 void _rz_vm_name(void *p, size_t size) RZ_HIDDEN;
 /* Whether the page holding p is mapped by anyone (one system call). */

@@ -210,6 +210,18 @@ void _rz_vm_copy(void *dst, const void *src, size_t size)
 	memcpy(dst, src, size);
 }
 
+void _rz_vm_prefault(void *p, size_t size)
+{
+#ifdef MADV_POPULATE_WRITE
+	/* Linux 5.14+; older kernels say EINVAL and the pages fault as usual. */
+	int saved = errno;
+	madvise(p, size, MADV_POPULATE_WRITE);
+	errno = saved;
+#else
+	(void)p; (void)size;
+#endif
+}
+
 void _rz_vm_name(void *p, size_t size)
 {
 #ifdef HAVE_PR_SET_VMA_ANON_NAME

@@ -205,6 +205,12 @@ void _rz_vm_copy(void *dst, const void *src, size_t size)
 	memcpy(dst, src, size);
 }
 
+void _rz_vm_prefault(void *p, size_t size)
+{
+	/* Mach faults zero-fill pages cheaply on first touch; nothing to do. */
+	(void)p; (void)size;
+}
+
 void _rz_vm_name(void *p, size_t size)
 {
 	/* Named by the tag passed to mach_vm_map; nothing to add. */

@@ -402,6 +402,8 @@ void *_rz_large_resize(void *p, const struct _rz_block *known, size_t size,
 	    false, b.grows + 1);
 	if (!q)
 		return NULL;
+	if (b.size < 2 * _rz_caps.move_align)
+		_rz_vm_prefault(q, b.size); /* memcpy would fault every page */
 	_rz_vm_copy(q, p, b.size);
 	RZ_STAT_ADD(grow_copied, 1);
 	RZ_STAT_ADD(bytes_copied, b.size);

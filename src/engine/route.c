@@ -173,7 +173,10 @@ static void *route_migrate(void *p, size_t old_usable, size_t size, bool to_larg
 	void *q = to_large ? route_large(size, 0, false, 1) : _rz_small_malloc(size);
 	if (!q)
 		return NULL;
-	memcpy(q, p, old_usable < size ? old_usable : size);
+	size_t n = old_usable < size ? old_usable : size;
+	if (to_large)
+		_rz_vm_prefault(q, n);
+	memcpy(q, p, n);
 	if (to_large)
 		_rz_small_free(p);
 	else
