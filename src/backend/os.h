@@ -27,6 +27,8 @@ struct _rz_os_caps {
 	                         false under strict overcommit: reserve inaccessible,
 	                         commit on growth */
 	bool can_name;        /* mappings can carry a name (tag) */
+	size_t va_limit;      /* address-space limit of the process (RLIMIT_AS),
+	                         0 when unlimited: headroom is kept small then */
 	bool realloc_zero_frees; /* the host C library's realloc(p, 0) frees p
 	                            and returns NULL (glibc) rather than
 	                            returning a minimal block */

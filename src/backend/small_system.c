@@ -11,6 +11,8 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -47,11 +49,24 @@ static void *boot_alloc(size_t align, size_t size)
 {
 	if (align < 16)
 		align = 16;
-	size_t at = (boot_used + align - 1) & ~(align - 1);
-	if (at + size < at || at + size > sizeof(boot_arena))
-		return NULL;
-	boot_used = at + size;
+	/* Threads may race here at the very first allocations: bump with CAS. */
+	size_t used = __atomic_load_n(&boot_used, __ATOMIC_RELAXED), at;
+	do {
+		at = (used + align - 1) & ~(align - 1);
+		if (at + size < at || at + size > sizeof(boot_arena)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} while (!__atomic_compare_exchange_n(&boot_used, &used, at + size, false,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	return boot_arena + at;
+}
+
+/* Bytes a bootstrap block may hold: its blocks have no recorded size, so
+ * everything up to the arena's end. */
+static size_t boot_room(const void *p)
+{
+	return (size_t)(boot_arena + sizeof(boot_arena) - (const unsigned char *)p);
 }
 
 static int is_boot(const void *p)
@@ -64,14 +79,22 @@ static int sys_resolve(void)
 {
 	if (__atomic_load_n(&sys.state, __ATOMIC_ACQUIRE) == 2)
 		return 1;
-	if (__atomic_exchange_n(&sys.state, 1, __ATOMIC_ACQ_REL) == 1)
-		return 0; /* re-entered from dlsym: use the bootstrap arena */
-	sys.malloc = (sys_malloc_fn)dlsym(RTLD_NEXT, "__libc_malloc");
-	sys.calloc = (sys_calloc_fn)dlsym(RTLD_NEXT, "__libc_calloc");
-	sys.realloc = (sys_realloc_fn)dlsym(RTLD_NEXT, "__libc_realloc");
-	sys.memalign = (sys_memalign_fn)dlsym(RTLD_NEXT, "__libc_memalign");
-	sys.free = (sys_free_fn)dlsym(RTLD_NEXT, "__libc_free");
-	sys.usable = (sys_usable_fn)dlsym(RTLD_NEXT, "malloc_usable_size");
+	int expected = 0;
+	if (!__atomic_compare_exchange_n(&sys.state, &expected, 1, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return expected == 2; /* resolving (maybe re-entered from dlsym):
+		                         use the bootstrap arena meanwhile */
+	/* Ask the C library itself: RTLD_NEXT would find whatever is loaded
+	 * after rezone first (a sanitizer's or another allocator's
+	 * malloc_usable_size), which does not know glibc's blocks. */
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	void *from = libc ? libc : RTLD_NEXT;
+	sys.malloc = (sys_malloc_fn)dlsym(from, "__libc_malloc");
+	sys.calloc = (sys_calloc_fn)dlsym(from, "__libc_calloc");
+	sys.realloc = (sys_realloc_fn)dlsym(from, "__libc_realloc");
+	sys.memalign = (sys_memalign_fn)dlsym(from, "__libc_memalign");
+	sys.free = (sys_free_fn)dlsym(from, "__libc_free");
+	sys.usable = (sys_usable_fn)dlsym(from, "malloc_usable_size");
 	if (!sys.malloc || !sys.calloc || !sys.realloc || !sys.memalign ||
 	    !sys.free || !sys.usable) {
 		static const char msg[] = "rezone: cannot find the C library's allocator\n";
@@ -114,7 +137,7 @@ void _rz_small_free_sized(void *p, size_t size)
 size_t _rz_small_usable_size(const void *p)
 {
 	if (is_boot(p))
-		return 0;
+		return boot_room(p);
 	return sys_resolve() ? sys.usable((void *)p) : 0;
 }
 
@@ -124,7 +147,7 @@ void *_rz_small_realloc(void *p, size_t size)
 		/* Leave the bootstrap arena: its blocks have no recorded size, so
 		 * copy what can be in it, never past its end. */
 		void *q = _rz_small_malloc(size);
-		size_t room = (size_t)(boot_arena + sizeof(boot_arena) - (unsigned char *)p);
+		size_t room = boot_room(p);
 		if (q)
 			memcpy(q, p, size < room ? size : room);
 		return q;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef HAVE_PR_SET_VMA_ANON_NAME
@@ -73,6 +74,9 @@ int _rz_os_init(bool strict)
 #ifdef HAVE_PR_SET_VMA_ANON_NAME
 	_rz_caps.can_name = true;
 #endif
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		_rz_caps.va_limit = (size_t)rl.rlim_cur;
 	_rz_caps.realloc_zero_frees = true; /* glibc: realloc(p, 0) frees, returns NULL */
 	return 0;
 }

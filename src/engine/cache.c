@@ -24,6 +24,7 @@ static void cache_release(size_t i)
 	struct _rz_cached *c = &cache.e[i];
 	_rz_span_mark(c->addr, c->reserved, -1);
 	_rz_vm_unmap((void *)c->addr, c->reserved);
+	_rz_grave_add(c->addr);
 	cache.bytes -= c->dirty;
 	cache.e[i] = cache.e[--cache.n];
 	RZ_STAT_ADD(cache_releases, 1);

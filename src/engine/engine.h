@@ -4,7 +4,7 @@
  * delegate and the large engine.
  *
  * Front ends (preload_linux.c, zone_mach.c) include this header only.
- * May include: backend/os.h.
+ * May include: backend/os.h, backend/small.h (for the inline fast paths).
  */
 #ifndef RZ_ENGINE_ENGINE_H
 #define RZ_ENGINE_ENGINE_H
@@ -14,16 +14,41 @@
 #include <stdint.h>
 
 #include "backend/os.h"
+#include "backend/small.h"
 
 /* Reads options and sets up the engine; idempotent, thread-safe, never
  * allocates. Called lazily by the first large request or size check. */
 void _rz_init(void) RZ_HIDDEN;
 
-void *_rz_malloc(size_t size) RZ_HIDDEN;
+/* malloc and free are inline here: they are the hottest calls of all and
+ * each is two compares in front of the small delegate. */
+extern size_t _rz_route_threshold RZ_HIDDEN;   /* 0 until _rz_init */
+extern uintptr_t _rz_route_page_mask RZ_HIDDEN;
+void *_rz_malloc_slow(size_t size) RZ_HIDDEN;  /* large, or not set up */
+void *_rz_malloc_retry(size_t size) RZ_HIDDEN; /* after the delegate failed */
+void _rz_free_aligned(void *p) RZ_HIDDEN;      /* page-aligned or NULL */
+
+static inline void *_rz_malloc(size_t size)
+{
+	if (__builtin_expect(size < _rz_route_threshold, 1)) {
+		void *p = _rz_small_malloc(size);
+		return __builtin_expect(p != NULL, 1) ? p : _rz_malloc_retry(size);
+	}
+	return _rz_malloc_slow(size);
+}
+
+static inline void _rz_free(void *p)
+{
+	/* Not page-aligned: never a large block, no lookup. */
+	if (__builtin_expect(((uintptr_t)p & _rz_route_page_mask) != 0, 1))
+		_rz_small_free(p);
+	else
+		_rz_free_aligned(p);
+}
+
 void *_rz_calloc(size_t count, size_t size) RZ_HIDDEN;
 void *_rz_realloc(void *p, size_t size) RZ_HIDDEN;
 void *_rz_reallocarray(void *p, size_t count, size_t size) RZ_HIDDEN;
-void _rz_free(void *p) RZ_HIDDEN;
 void _rz_free_sized(void *p, size_t size) RZ_HIDDEN;
 /* align: a power of two (any), EINVAL otherwise. */
 void *_rz_memalign(size_t align, size_t size) RZ_HIDDEN;

@@ -7,9 +7,9 @@
  *   3. move the mapping without copying (page tables move, 2 MiB-aligned
  *      blocks move whole page-table pages);
  *   4. copy into a new mapping, only when the OS can do neither.
- * Each growth beyond the reservation doubles the headroom of the next one
- * (up to 8x), so a buffer grown from 64 KiB to 1 GiB moves about five
- * times instead of once per step.
+ * Each growth beyond the reservation multiplies the headroom of the next
+ * one by 16 (up to 64 GiB; less when address space is limited), so a
+ * buffer grown from 64 KiB to 1 GiB moves once or twice.
  *
  * Under strict commit (overcommit_memory=2) reservations are inaccessible
  * and pages are committed as the block grows, so unused headroom is never
@@ -28,18 +28,6 @@
 #include "engine/stats.h"
 
 static _rz_mutex_t large_lock;
-
-/* Starts of mappings recently returned to the OS, for double-free reports
- * after the cache let go of them: a direct-mapped set (a newer address
- * may evict an older one), so checking a pointer is one load. Written
- * under the lock, read without. */
-#define GRAVE_SLOTS 256
-static uintptr_t graveyard[GRAVE_SLOTS];
-
-static size_t grave_slot(uintptr_t addr)
-{
-	return (size_t)(((uint64_t)(addr >> 12) * 0x9E3779B97F4A7C15ull) >> 56);
-}
 
 static size_t page_round(size_t n)
 {
@@ -71,7 +59,9 @@ static size_t large_reserve_for(size_t n, uint32_t grows)
 		return n + gap;
 	unsigned boost = 4 * (grows < 3 ? grows : 3);
 	size_t extra = n / 100 * pct + (n % 100) * pct / 100;
-	const size_t cap = (size_t)64 << 30;
+	/* Under an address-space limit (ulimit -v) every block's headroom
+	 * counts against it: keep it to 1/64 of the limit. */
+	const size_t cap = _rz_caps.va_limit ? _rz_caps.va_limit / 64 : (size_t)64 << 30;
 	extra = extra > (cap >> boost) ? cap : extra << boost;
 	size_t r = page_round(n + extra);
 	if (r < n)
@@ -94,20 +84,6 @@ static size_t large_map_align(size_t reserved, size_t align)
 	if (_rz_caps.move_align && reserved >= _rz_caps.move_align)
 		a = _rz_caps.move_align;
 	return align > a ? align : a;
-}
-
-static void grave_add(uintptr_t addr)
-{
-	__atomic_store_n(&graveyard[grave_slot(addr)], addr, __ATOMIC_RELAXED);
-}
-
-static void grave_forget(uintptr_t addr, size_t len)
-{
-	for (unsigned i = 0; i < GRAVE_SLOTS; i++) {
-		uintptr_t g = graveyard[i];
-		if (g >= addr && g - addr < len)
-			__atomic_store_n(&graveyard[i], 0, __ATOMIC_RELAXED);
-	}
 }
 
 int _rz_large_init(void)
@@ -133,7 +109,7 @@ static int large_map(size_t size, size_t reserved, size_t align, uintptr_t *out)
 	}
 	if (_rz_opt.name_mappings)
 		_rz_vm_name(p, reserved);
-	grave_forget((uintptr_t)p, reserved);
+	_rz_grave_forget((uintptr_t)p, reserved);
 	_rz_span_mark((uintptr_t)p, reserved, +1);
 	*out = (uintptr_t)p;
 	return 0;
@@ -155,10 +131,9 @@ static int large_reuse(const struct _rz_cached *c, size_t size, bool zero,
 		if (err)
 			return err;
 	}
-	if (c->dirty > size && !_rz_caps.commit_is_free) {
-		_rz_vm_decommit((char *)p + size, c->dirty - size);
+	if (c->dirty > size && !_rz_caps.commit_is_free &&
+	    _rz_vm_decommit((char *)p + size, c->dirty - size) == 0)
 		*dirty = size;
-	}
 	if (zero)
 		memset(p, 0, c->dirty < size ? c->dirty : size);
 	return 0;
@@ -168,7 +143,7 @@ static void large_unmap(uintptr_t addr, size_t reserved)
 {
 	_rz_span_mark(addr, reserved, -1);
 	_rz_vm_unmap((void *)addr, reserved);
-	grave_add(addr);
+	_rz_grave_add(addr);
 }
 
 void *_rz_large_alloc(size_t size, size_t align, bool zero)
@@ -203,6 +178,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 			RZ_STAT_ADD(cache_hits, 1);
 		}
 	}
+	int saved_errno = errno;
 	if (!b.addr && (err = large_map(n, reserved, align, &b.addr)) != 0) {
 		/* Address space may be limited (RLIMIT_AS): try without headroom. */
 		size_t bare = n + large_guard_gap();
@@ -212,6 +188,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 			return NULL;
 		}
 		b.reserved = bare;
+		errno = saved_errno; /* success: no trace of the first attempt */
 	}
 	if ((err = _rz_table_insert(&b)) != 0) {
 		large_unmap(b.addr, b.reserved);
@@ -238,8 +215,8 @@ static void large_release_locked(const struct _rz_block *b)
 	if (_rz_opt.guard) {
 		/* Poison: a use after free faults (strict commit makes the
 		 * decommitted range inaccessible). */
-		_rz_vm_decommit((void *)c.addr, c.dirty);
-		c.dirty = 0;
+		if (_rz_vm_decommit((void *)c.addr, c.dirty) == 0)
+			c.dirty = 0;
 	}
 	_rz_cache_decay(c.freed_ns);
 	if (_rz_opt.cache_bytes == 0 || !_rz_cache_put(&c))
@@ -267,8 +244,8 @@ void _rz_large_free(void *p, const char *call)
 static void large_shrink_locked(struct _rz_block *b, size_t n)
 {
 	size_t touched = b->dirty > b->size ? b->dirty : b->size;
-	_rz_vm_decommit((void *)(b->addr + n), touched - n);
-	b->dirty = n;
+	/* If the pages cannot be returned, they stay counted as touched. */
+	b->dirty = _rz_vm_decommit((void *)(b->addr + n), touched - n) == 0 ? n : touched;
 	size_t keep = large_reserve_for(n, b->grows);
 	if (keep && b->reserved / 4 > keep && b->align_log == 0) {
 		keep = round_to(keep, _rz_caps.move_align ? _rz_caps.move_align : _rz_caps.page_size);
@@ -304,13 +281,31 @@ static int large_grow_in_place_locked(struct _rz_block *b, size_t n)
 		 * headroom (first-fit placement on Mach packs mappings): then
 		 * extend by exactly what is needed. */
 		if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0) {
-			r = n + large_guard_gap();
-			if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0)
-				return ENOMEM;
+			/* Then with plain headroom, then exactly what is needed:
+			 * extending by the exact size alone would make every
+			 * later growth another system call. */
+			size_t plain = large_reserve_for(n, 0);
+			if (plain < r && _rz_vm_extend((void *)b->addr, b->reserved, plain) == 0) {
+				r = plain;
+			} else {
+				r = n + large_guard_gap();
+				if (_rz_vm_extend((void *)b->addr, b->reserved, r) != 0)
+					return ENOMEM;
+			}
 		}
-		_rz_span_mark(b->addr, b->reserved, -1);
+		/* Mark the new range before unmarking the old: a concurrent
+		 * misuse check must never see the block unmarked. */
 		_rz_span_mark(b->addr, r, +1);
+		_rz_span_mark(b->addr, b->reserved, -1);
 		b->reserved = r;
+		/* Under strict commit the extension (and the old headroom) are
+		 * not accessible yet: open exactly the block's new bytes. */
+		if (!_rz_caps.commit_is_free &&
+		    _rz_vm_commit((void *)(b->addr + old), n - old) != 0) {
+			b->grows++;
+			_rz_table_update(b); /* bigger reservation, same size */
+			return ENOMEM;
+		}
 		b->grows++;
 		RZ_STAT_ADD(grow_in_place, 1);
 	}
@@ -337,7 +332,8 @@ static int large_move_locked(struct _rz_block *b, size_t n)
 		return err;
 	_rz_span_mark(b->addr, b->reserved, -1);
 	_rz_table_remove(b->addr);
-	grave_forget((uintptr_t)q, r);
+	_rz_grave_add(b->addr); /* a free of the old address is a double free */
+	_rz_grave_forget((uintptr_t)q, r);
 	_rz_span_mark((uintptr_t)q, r, +1);
 	if (_rz_opt.name_mappings)
 		_rz_vm_name(q, r);
@@ -393,11 +389,10 @@ void *_rz_large_resize(void *p, const struct _rz_block *known, size_t size,
 	_rz_mutex_unlock(&large_lock);
 	if (err == 0)
 		return (void *)b.addr;
-	if (err != ENOTSUP && err != ENOMEM && err != EFAULT && err != EINVAL) {
-		errno = err;
-		return NULL;
-	}
-	/* Last resort: copy outside the lock (the block is the caller's). */
+	/* Whatever stopped the move (ENOTSUP, ENOMEM, EFAULT over split
+	 * mappings, EAGAIN on locked memory), copying may still work; if it
+	 * does not, the caller sees ENOMEM (from _rz_large_alloc) and keeps
+	 * its block. Last resort: copy outside the lock (the block is the caller's). */
 	void *q = _rz_large_alloc_growing(size, b.align_log ? (size_t)1 << b.align_log : 0,
 	    false, b.grows + 1);
 	if (!q)
@@ -461,8 +456,7 @@ void _rz_large_check_foreign(const void *p, const char *call)
 		if (what)
 			_rz_diag_misuse(call, p, what);
 	}
-	if (__atomic_load_n(&graveyard[grave_slot(a)], __ATOMIC_RELAXED) == a &&
-	    !_rz_vm_is_mapped(p))
+	if (_rz_grave_has(a) && !_rz_vm_is_mapped(p))
 		_rz_diag_misuse(call, p, "double free of a large block");
 	if (_rz_opt.check_unknown && !_rz_vm_is_mapped(p))
 		_rz_diag_misuse(call, p, "pointer was never allocated (nothing is mapped there)");

@@ -21,9 +21,11 @@
 #include "engine/stats.h"
 
 /* Sizes at or above this go to the large engine; 0 until _rz_init. */
-static size_t route_threshold;
+size_t _rz_route_threshold;
+#define route_threshold _rz_route_threshold
 /* Before init no large block exists; any mask at most the page's works. */
-static uintptr_t route_page_mask = 4095;
+uintptr_t _rz_route_page_mask = 4095;
+#define route_page_mask _rz_route_page_mask
 static int route_state; /* 0: not set up, 1: setting up, 2: ready */
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -60,6 +62,26 @@ void _rz_init(void)
 	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);
 }
 
+/* Out of memory: freed large mappings kept in the cache still hold address
+ * space and pages (which count against RLIMIT_AS and commit limits).
+ * Returns them and says whether a retry can help. */
+static __attribute__((noinline, cold)) bool route_reclaim(void)
+{
+	int saved = errno;
+	bool freed = __atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 &&
+	    _rz_large_flush_cache() != 0;
+	errno = saved;
+	return freed;
+}
+
+#define RZ_RETRY_OOM(expr)                                                   \
+	__extension__({                                                      \
+		void *r_ = (expr);                                           \
+		if (unlikely(r_ == NULL) && route_reclaim())                 \
+			r_ = (expr);                                         \
+		r_;                                                          \
+	})
+
 static bool route_is_large(const void *p, struct _rz_block *b)
 {
 	return _rz_table_count() != 0 && _rz_table_find((uintptr_t)p, b);
@@ -81,7 +103,7 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = _rz_large_alloc_growing(size, align, zero, grows);
+	void *p = RZ_RETRY_OOM(_rz_large_alloc_growing(size, align, zero, grows));
 	if (likely(p != NULL))
 		return p;
 	int err = errno;
@@ -95,19 +117,17 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 	return p;
 }
 
-static __attribute__((noinline)) void *route_malloc_slow(size_t size)
+void *_rz_malloc_slow(size_t size)
 {
 	_rz_init();
 	if (size < route_threshold)
-		return _rz_small_malloc(size);
+		return RZ_RETRY_OOM(_rz_small_malloc(size));
 	return route_large(size, 0, false, 0);
 }
 
-void *_rz_malloc(size_t size)
+void *_rz_malloc_retry(size_t size)
 {
-	if (likely(size < route_threshold))
-		return _rz_small_malloc(size);
-	return route_malloc_slow(size);
+	return route_reclaim() ? _rz_small_malloc(size) : NULL;
 }
 
 void *_rz_calloc(size_t count, size_t size)
@@ -118,10 +138,10 @@ void *_rz_calloc(size_t count, size_t size)
 		return NULL;
 	}
 	if (likely(total < route_threshold))
-		return _rz_small_calloc(count, size);
+		return RZ_RETRY_OOM(_rz_small_calloc(count, size));
 	_rz_init();
 	if (total < route_threshold)
-		return _rz_small_calloc(count, size);
+		return RZ_RETRY_OOM(_rz_small_calloc(count, size));
 	return route_large(total, 0, true, 0);
 }
 
@@ -146,12 +166,8 @@ static __attribute__((noinline)) void route_free_aligned(void *p, size_t size)
 	}
 }
 
-void _rz_free(void *p)
+void _rz_free_aligned(void *p)
 {
-	if (likely(((uintptr_t)p & route_page_mask) != 0)) {
-		_rz_small_free(p);
-		return;
-	}
 	if (p)
 		route_free_aligned(p, 0);
 }
@@ -198,7 +214,7 @@ void *_rz_realloc(void *p, size_t size)
 	}
 	if (likely(((uintptr_t)p & route_page_mask) != 0) ) {
 		if (likely(size < route_threshold))
-			return _rz_small_realloc(p, size);
+			return RZ_RETRY_OOM(_rz_small_realloc(p, size));
 	} else {
 		struct _rz_block b;
 		_rz_init();
@@ -213,7 +229,7 @@ void *_rz_realloc(void *p, size_t size)
 	}
 	_rz_init();
 	if (size < route_threshold)
-		return _rz_small_realloc(p, size);
+		return RZ_RETRY_OOM(_rz_small_realloc(p, size));
 	return route_migrate(p, _rz_small_usable_size(p), size, true);
 }
 
@@ -237,11 +253,13 @@ void *_rz_memalign(size_t align, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* The delegate's smallest size class is only 8-byte aligned (jemalloc's
+	 * 8-byte class): a 16-byte alignment needs a request of 16 or more. */
 	if (align <= 16)
-		return _rz_malloc(size);
+		return _rz_malloc(size < align ? align : size);
 	_rz_init();
 	if (size < route_threshold)
-		return _rz_small_memalign(align, size);
+		return RZ_RETRY_OOM(_rz_small_memalign(align, size));
 	return route_large(size, align, false, 0);
 }
 

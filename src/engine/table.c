@@ -274,10 +274,16 @@ void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg)
 #define SPAN_FINE_SHIFT 21
 #define SPAN_COARSE_SHIFT 30
 #define SPAN_COARSE_MIN ((size_t)64 << 20)
-#define SPAN_BITS 16
+/* 2 x 64 KiB of counters: small enough to stay mostly cached, big enough
+ * that false "maybe"s (a lock and a scan) stay rare. */
+#define SPAN_BITS 14
 #define SPAN_N ((uintptr_t)1 << SPAN_BITS)
 static uint32_t span_fine[SPAN_N];
 static uint32_t span_coarse[SPAN_N];
+/* Ranges marked now, and addresses ever put in the graveyard: while both
+ * are 0 (a program without large blocks) the checks cost one load. */
+static uint64_t span_ranges;
+static uint64_t grave_count;
 
 static size_t span_index(uintptr_t chunk)
 {
@@ -288,6 +294,7 @@ void _rz_span_mark(uintptr_t addr, size_t len, int delta)
 {
 	if (len == 0)
 		return;
+	__atomic_fetch_add(&span_ranges, (uint64_t)(int64_t)delta, __ATOMIC_RELAXED);
 	bool coarse = len >= SPAN_COARSE_MIN;
 	unsigned shift = coarse ? SPAN_COARSE_SHIFT : SPAN_FINE_SHIFT;
 	uint32_t *counts = coarse ? span_coarse : span_fine;
@@ -304,6 +311,41 @@ void _rz_span_mark(uintptr_t addr, size_t len, int delta)
 
 bool _rz_span_maybe(uintptr_t p)
 {
+	if (LOAD(span_ranges) == 0)
+		return false;
 	return LOAD(span_fine[span_index(p >> SPAN_FINE_SHIFT)]) != 0 ||
 	    LOAD(span_coarse[span_index(p >> SPAN_COARSE_SHIFT)]) != 0;
+}
+
+/* ---- graveyard ------------------------------------------------------------ */
+
+#define GRAVE_SLOTS 256
+static uintptr_t graveyard[GRAVE_SLOTS];
+
+static size_t grave_slot(uintptr_t addr)
+{
+	return (size_t)(((uint64_t)(addr >> 12) * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+void _rz_grave_add(uintptr_t addr)
+{
+	if (LOAD(grave_count) == 0)
+		STORE(grave_count, 1);
+	STORE(graveyard[grave_slot(addr)], addr);
+}
+
+void _rz_grave_forget(uintptr_t addr, size_t len)
+{
+	for (size_t i = 0; i < GRAVE_SLOTS; i++) {
+		uintptr_t g = LOAD(graveyard[i]);
+		if (g >= addr && g - addr < len)
+			STORE(graveyard[i], 0);
+	}
+}
+
+bool _rz_grave_has(uintptr_t addr)
+{
+	if (LOAD(grave_count) == 0)
+		return false;
+	return LOAD(graveyard[grave_slot(addr)]) == addr;
 }

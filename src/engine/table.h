@@ -53,4 +53,11 @@ void _rz_span_mark(uintptr_t addr, size_t len, int delta) RZ_HIDDEN;
 /* false: certainly no rezone mapping near p; true: maybe. Lock-free. */
 bool _rz_span_maybe(uintptr_t p) RZ_HIDDEN;
 
+/* Graveyard: starts of mappings recently returned to the OS, so that a
+ * later free of one is reported as a double free. Direct-mapped (a newer
+ * address may evict an older one); checking costs one load. */
+void _rz_grave_add(uintptr_t addr) RZ_HIDDEN;
+void _rz_grave_forget(uintptr_t addr, size_t len) RZ_HIDDEN;
+bool _rz_grave_has(uintptr_t addr) RZ_HIDDEN;
+
 #endif

@@ -200,7 +200,7 @@ kern_return_t mach_vm_map(vm_map_t target, mach_vm_address_t *address, mach_vm_s
 	    (cur & ~max) != 0 || size == 0)
 		return KERN_INVALID_ARGUMENT;
 	int tag = (flags >> 24) & 0xff;
-	int known = VM_FLAGS_ANYWHERE | VM_FLAGS_OVERWRITE | (0xff << 24);
+	int known = VM_FLAGS_ANYWHERE | VM_FLAGS_OVERWRITE | (int)(0xffu << 24);
 	if (flags & ~known)
 		return KERN_INVALID_ARGUMENT;
 	size_t pg = kpage();

@@ -200,3 +200,34 @@ Test(vm_mach, strict_commit_opens_pages_with_mach_vm_protect)
 	q[r - 1] = 2;
 	rz()->free(rz(), q);
 }
+
+/* Growth by extending the mapping under strict commit (and so in guard
+ * mode) must open the new bytes: the extension and the old headroom are
+ * inaccessible until committed. Crashed before the fix. */
+Test(vm_mach, strict_commit_growth_by_extension_opens_the_new_bytes)
+{
+	setenv("REZONE_STRICT_COMMIT", "1", 1);
+	unsigned char *p = rz()->malloc(rz(), 1 * MiB);
+	cr_assert_not(_rz_caps.commit_is_free);
+	size_t r = reservation(p);
+	p[1 * MiB - 1] = 1;
+	unsigned char *q = rz()->realloc(rz(), p, r + 4 * MiB);
+	cr_assert_not_null(q);
+	q[1 * MiB] = 3;          /* old headroom */
+	q[r + 4 * MiB - 1] = 2;  /* extension */
+	cr_assert_eq(q[1 * MiB - 1], 1);
+	rz()->free(rz(), q);
+}
+
+Test(vm_mach, guard_mode_growth_by_extension_opens_the_new_bytes)
+{
+	setenv("REZONE_GUARD", "1", 1);
+	unsigned char *p = rz()->malloc(rz(), 1 * MiB);
+	size_t r = reservation(p);
+	p[1 * MiB - 1] = 1;
+	unsigned char *q = rz()->realloc(rz(), p, r + 4 * MiB);
+	cr_assert_not_null(q);
+	q[1 * MiB] = 3;
+	q[r + 4 * MiB - 1] = 2;
+	rz()->free(rz(), q);
+}

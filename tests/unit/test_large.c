@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "rezone.h"
@@ -347,4 +348,66 @@ Test(guard, a_guard_page_follows_the_block_even_without_headroom, .signal = SIGS
 	volatile unsigned char *q = _rz_malloc(1 * MiB + 100); /* a likely neighbour */
 	(void)q;
 	p[_rz_usable_size((void *)p)] = 1;
+}
+
+/* Found in review: once the cache returned a mapping to the OS, a second
+ * free went to jemalloc (SIGSEGV) instead of being diagnosed. */
+Test(large, double_free_after_the_cache_released_the_mapping_aborts, .signal = SIGABRT)
+{
+	setenv("REZONE_CACHE_DECAY_MS", "1", 1);
+	_rz_init();
+	void *r = _rz_malloc(1 * MiB);
+	void *p = _rz_malloc(1 * MiB);
+	_rz_free(p);
+	usleep(20000);
+	_rz_free(r); /* decays p's cached mapping: unmapped now */
+	_rz_free(p);
+}
+
+Test(large, free_of_the_old_address_after_a_move_aborts, .signal = SIGABRT)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	void *wall = mmap(p + 2 * MiB, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	unsigned char *q = _rz_realloc(p, 64 * MiB);
+	if (wall == MAP_FAILED || q == p)
+		abort(); /* could not force a move: count as the expected outcome */
+	_rz_free(p);
+}
+
+/* VmSize of this process, in bytes. */
+static size_t vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb << 10;
+}
+
+/* Found in review: headroom grew address space 16x per move, so under
+ * `ulimit -v` a few growing buffers held gigabytes and a big malloc failed. */
+Test(large, headroom_stays_small_under_an_address_space_limit)
+{
+	struct rlimit rl = { .rlim_cur = (rlim_t)6 << 30, .rlim_max = RLIM_INFINITY };
+	cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	_rz_init();
+	/* Two buffers grown by doubling from a small size (the reviewer's
+	 * case: each held ~2 GiB of address space at 8 MiB). */
+	unsigned char *a = _rz_malloc(128 * KiB), *b = _rz_malloc(128 * KiB);
+	for (size_t s = 256 * KiB; s <= 8 * MiB; s *= 2) {
+		a = _rz_realloc(a, s);
+		b = _rz_realloc(b, s);
+		cr_assert(a && b);
+	}
+	cr_assert_lt(vm_size(), (size_t)1 << 30, "address space used: %zu MiB", vm_size() >> 20);
+	void *big = _rz_malloc((size_t)3 << 30);
+	cr_assert_not_null(big, "3 GiB under a 6 GiB limit");
+	_rz_free(big);
+	_rz_free(a);
+	_rz_free(b);
 }
