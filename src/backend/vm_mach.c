@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "backend/os.h"
+#include "backend/posix.h"
 
 /* From <mach/mach_vm.h> (MIG-generated, absent from the SDK we build with). */
 extern kern_return_t mach_vm_map(vm_map_t target_task, mach_vm_address_t *address,
@@ -233,55 +234,11 @@ bool _rz_vm_is_mapped(const void *p)
 	    (mach_vm_address_t)(uintptr_t)p - addr < size;
 }
 
-const char *_rz_os_getenv(const char *name)
+char **_rz_os_environ(void)
 {
 	/* A dylib has no `environ` of its own; _NSGetEnviron never allocates. */
 	char ***envp = _NSGetEnviron();
-	char **env = envp ? *envp : NULL;
-	size_t n = strlen(name);
-	if (!env)
-		return NULL;
-	for (char **e = env; *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
-uint64_t _rz_os_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Where reports go: stderr, or its private duplicate once kept. */
-static int os_err_fd = STDERR_FILENO;
-
-void _rz_os_keep_stderr(void)
-{
-	/* Above the descriptors programs usually juggle; close-on-exec so it
-	 * never leaks into a child. */
-	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 100);
-	if (fd >= 0)
-		os_err_fd = fd;
-}
-
-void _rz_os_write_err(const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(os_err_fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
-void _rz_os_abort(void)
-{
-	abort();
+	return envp ? *envp : NULL;
 }
 
 /* os_unfair_lock: what libmalloc uses; never allocates, and re-creating it
