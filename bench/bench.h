@@ -199,6 +199,32 @@ static inline int bench_check_all(const char *p, size_t size, size_t pg,
 	return 0;
 }
 
+/* Time spent inside realloc by a growth workload. */
+struct bench_realloc_time {
+	size_t calls, moves;
+	uint64_t total_ns, max_ns, last_ns;
+};
+
+/* realloc(p, n) timed on its own (nothing else inside the clock reads);
+ * dies with BENCH_EXIT_NOMEM naming `who` when it fails. */
+static inline void *bench_timed_realloc(struct bench_realloc_time *t, void *p,
+					size_t n, const char *who)
+{
+	uint64_t a = bench_now_ns();
+	void *q = realloc(p, n);
+	uint64_t b = bench_now_ns();
+
+	if (!q)
+		bench_die(BENCH_EXIT_NOMEM, "%s: realloc to %zu failed", who, n);
+	t->last_ns = b - a;
+	t->total_ns += t->last_ns;
+	if (t->last_ns > t->max_ns)
+		t->max_ns = t->last_ns;
+	t->moves += q != p;
+	t->calls++;
+	return q;
+}
+
 static inline size_t bench_round8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;

@@ -34,8 +34,9 @@ int main(int argc, char **argv)
 		{ "step", &step, "bytes added by each realloc (when factor=0)" },
 		{ "factor", &factor, "multiply the size by this at each realloc (0: use step)" },
 	};
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), size, calls = 0, moves = 0;
-	uint64_t rng = 0x2545f4914f6cdd1du, alloc_ns = 0, max_ns = 0, t0, wall;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), size;
+	uint64_t rng = 0x2545f4914f6cdd1du, t0, wall;
+	struct bench_realloc_time rt = { 0 };
 	char *p;
 
 	bench_parse_args(argc, argv,
@@ -56,21 +57,11 @@ int main(int argc, char **argv)
 	for (size = start; size < end;) {
 		size_t next = factor ? (end / factor >= size ? size * factor : end)
 				     : (end - size > step ? size + step : end);
-		uint64_t a, b;
 		char *q;
 
 		next = bench_round8(next);
-		a = bench_now_ns();
-		q = realloc(p, next);
-		b = bench_now_ns();
-		if (!q)
-			bench_die(BENCH_EXIT_NOMEM, "grow1: realloc to %zu failed", next);
-		alloc_ns += b - a;
-		if (b - a > max_ns)
-			max_ns = b - a;
-		moves += q != p;
-		calls++;
-		bench_trace_add(&grow1_trace, factor != 0, next, calls, alloc_ns, b - a);
+		q = bench_timed_realloc(&rt, p, next, "grow1");
+		bench_trace_add(&grow1_trace, factor != 0, next, rt.calls, rt.total_ns, rt.last_ns);
 		p = q;
 		if (bench_check_sample(p, size, pg, GROW1_TAG, &rng, GROW1_SAMPLES))
 			return BENCH_EXIT_CORRUPT;
@@ -86,8 +77,8 @@ int main(int argc, char **argv)
 	printf("workload=grow1 start=%zu end=%zu step=%zu factor=%zu timed=realloc "
 	       "calls=%zu moves=%zu alloc_ns=%llu alloc_max_ns=%llu wall_ns=%llu "
 	       "bytes=%zu malloc=%s\n",
-	       start, end, step, factor, calls, moves, (unsigned long long)alloc_ns,
-	       (unsigned long long)max_ns, (unsigned long long)wall, size,
+	       start, end, step, factor, rt.calls, rt.moves, (unsigned long long)rt.total_ns,
+	       (unsigned long long)rt.max_ns, (unsigned long long)wall, size,
 	       bench_malloc_origin());
 	return 0;
 }

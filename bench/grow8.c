@@ -31,8 +31,9 @@ int main(int argc, char **argv)
 		{ "total", &total, "final size of all buffers together" },
 		{ "step", &step, "bytes added by each realloc" },
 	};
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), target, calls = 0, moves = 0;
-	uint64_t rng = 0x2545f4914f6cdd1du, alloc_ns = 0, max_ns = 0, t0, wall;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), target;
+	uint64_t rng = 0x2545f4914f6cdd1du, t0, wall;
+	struct bench_realloc_time rt = { 0 };
 	size_t *size;
 	char **p;
 	int growing;
@@ -65,22 +66,12 @@ int main(int argc, char **argv)
 		growing = 0;
 		for (size_t i = 0; i < bufs; i++) {
 			size_t next;
-			uint64_t a, b;
-			char *q;
+				char *q;
 
 			if (size[i] >= target)
 				continue;
 			next = target - size[i] > step ? size[i] + step : target;
-			a = bench_now_ns();
-			q = realloc(p[i], next);
-			b = bench_now_ns();
-			if (!q)
-				bench_die(BENCH_EXIT_NOMEM, "grow8: realloc to %zu failed", next);
-			alloc_ns += b - a;
-			if (b - a > max_ns)
-				max_ns = b - a;
-			moves += q != p[i];
-			calls++;
+			q = bench_timed_realloc(&rt, p[i], next, "grow8");
 			p[i] = q;
 			if (bench_check_sample(q, size[i], pg, i, &rng, GROW8_SAMPLES))
 				return BENCH_EXIT_CORRUPT;
@@ -101,8 +92,8 @@ int main(int argc, char **argv)
 	printf("workload=grow8 bufs=%zu start=%zu total=%zu step=%zu timed=realloc "
 	       "calls=%zu moves=%zu alloc_ns=%llu alloc_max_ns=%llu wall_ns=%llu "
 	       "bytes=%zu malloc=%s\n",
-	       bufs, start, target * bufs, step, calls, moves,
-	       (unsigned long long)alloc_ns, (unsigned long long)max_ns,
+	       bufs, start, target * bufs, step, rt.calls, rt.moves,
+	       (unsigned long long)rt.total_ns, (unsigned long long)rt.max_ns,
 	       (unsigned long long)wall, target * bufs, bench_malloc_origin());
 	return 0;
 }

@@ -28,8 +28,9 @@ int main(int argc, char **argv)
 		{ "step", &step, "bytes added or removed by each realloc" },
 		{ "cycles", &cycles, "grow-then-shrink cycles" },
 	};
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), size, calls = 0, moves = 0, bytes = 0;
-	uint64_t rng = 0x2545f4914f6cdd1du, alloc_ns = 0, max_ns = 0, t0, wall;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), size, bytes = 0;
+	uint64_t rng = 0x2545f4914f6cdd1du, t0, wall;
+	struct bench_realloc_time rt = { 0 };
 	char *p;
 
 	bench_parse_args(argc, argv,
@@ -55,19 +56,9 @@ int main(int argc, char **argv)
 			size_t next = grow ? (max - size > step ? size + step : max)
 					   : (size - start > step ? size - step : start);
 			size_t kept = next < size ? next : size;
-			uint64_t a, b;
-			char *q;
+				char *q;
 
-			a = bench_now_ns();
-			q = realloc(p, next);
-			b = bench_now_ns();
-			if (!q)
-				bench_die(BENCH_EXIT_NOMEM, "growshrink: realloc to %zu failed", next);
-			alloc_ns += b - a;
-			if (b - a > max_ns)
-				max_ns = b - a;
-			moves += q != p;
-			calls++;
+			q = bench_timed_realloc(&rt, p, next, "growshrink");
 			p = q;
 			if (bench_check_sample(p, kept, pg, GS_TAG, &rng, GS_SAMPLES))
 				return BENCH_EXIT_CORRUPT;
@@ -86,8 +77,8 @@ int main(int argc, char **argv)
 	printf("workload=growshrink start=%zu max=%zu step=%zu cycles=%zu timed=realloc "
 	       "calls=%zu moves=%zu alloc_ns=%llu alloc_max_ns=%llu wall_ns=%llu "
 	       "bytes=%zu malloc=%s\n",
-	       start, max, step, cycles, calls, moves, (unsigned long long)alloc_ns,
-	       (unsigned long long)max_ns, (unsigned long long)wall, bytes,
+	       start, max, step, cycles, rt.calls, rt.moves, (unsigned long long)rt.total_ns,
+	       (unsigned long long)rt.max_ns, (unsigned long long)wall, bytes,
 	       bench_malloc_origin());
 	return 0;
 }
