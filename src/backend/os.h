@@ -27,8 +27,7 @@ struct _rz_os_caps {
 	                         false under strict overcommit: reserve inaccessible,
 	                         commit on growth */
 	bool can_name;        /* mappings can carry a name (tag) */
-	size_t va_limit;      /* address-space limit of the process (RLIMIT_AS),
-	                         0 when unlimited: headroom is kept small then */
+	size_t va_size;       /* bytes of user address space (0: assume 2^47) */
 	bool realloc_zero_frees; /* the host C library's realloc(p, 0) frees p
 	                            and returns NULL (glibc) rather than
 	                            returning a minimal block */
@@ -70,6 +69,23 @@ void _rz_vm_prefault(void *p, size_t size) RZ_HIDDEN;
 void _rz_vm_name(void *p, size_t size) RZ_HIDDEN;
 /* Whether the page holding p is mapped by anyone (one system call). */
 bool _rz_vm_is_mapped(const void *p) RZ_HIDDEN;
+
+/* The process's limits on address space (RLIMIT_AS) and on private
+ * writable memory (RLIMIT_DATA), 0 when unlimited. Read anew at each call:
+ * a program may change them at any time. */
+void _rz_os_limits(size_t *as_limit, size_t *data_limit) RZ_HIDDEN;
+/* false when the kernel would refuse to commit one writable mapping of
+ * size bytes (Linux overcommit 0: more than RAM + swap); checked before a
+ * failed large request falls back to the small delegate, whose own
+ * mappings may skip the kernel's check. */
+bool _rz_os_commit_possible(size_t size) RZ_HIDDEN;
+/* Gives the processor away (lock spinning). */
+void _rz_os_yield(void) RZ_HIDDEN;
+/* Sleeps about ns nanoseconds. */
+void _rz_os_sleep_ns(uint64_t ns) RZ_HIDDEN;
+/* Starts a detached helper thread running fn(arg), with every signal
+ * blocked and a small stack; 0 or an errno value. */
+int _rz_os_thread_start(void *(*fn)(void *), void *arg) RZ_HIDDEN;
 
 /* Environment lookup that never allocates (safe before libc is ready). */
 const char *_rz_os_getenv(const char *name) RZ_HIDDEN;

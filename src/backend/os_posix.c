@@ -8,8 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,4 +67,51 @@ void _rz_os_write_err(const char *s, size_t n)
 void _rz_os_abort(void)
 {
 	abort();
+}
+
+static size_t posix_limit(int which)
+{
+	struct rlimit rl;
+	if (getrlimit(which, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (size_t)rl.rlim_cur;
+}
+
+void _rz_os_limits(size_t *as_limit, size_t *data_limit)
+{
+	*as_limit = posix_limit(RLIMIT_AS);
+	*data_limit = posix_limit(RLIMIT_DATA);
+}
+
+void _rz_os_yield(void)
+{
+	sched_yield();
+}
+
+void _rz_os_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+		.tv_nsec = (long)(ns % 1000000000u) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int _rz_os_thread_start(void *(*fn)(void *), void *arg)
+{
+	/* Signals blocked: the program's handlers must never run on a thread
+	 * it did not create. The mask is inherited, so set it around the
+	 * creation and restore it. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return EAGAIN;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, (size_t)64 << 10);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	int err = pthread_create(&t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return err;
 }

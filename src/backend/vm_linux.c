@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef HAVE_PR_SET_VMA_ANON_NAME
@@ -48,7 +49,10 @@ struct _rz_os_caps _rz_caps;
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(_rz_mutex_t), "mutex too big");
 
-static int linux_strict_overcommit(void)
+/* vm.overcommit_memory: 0 heuristic, 1 always, 2 strict. */
+static int linux_overcommit;
+
+static int linux_read_overcommit(void)
 {
 	/* Read without stdio: we may be inside malloc. */
 	int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
@@ -57,7 +61,21 @@ static int linux_strict_overcommit(void)
 	char c = '0';
 	ssize_t n = read(fd, &c, 1);
 	close(fd);
-	return n == 1 && c == '2';
+	return n == 1 && c >= '0' && c <= '2' ? c - '0' : 0;
+}
+
+bool _rz_os_commit_possible(size_t size)
+{
+	/* Mode 0 refuses one mapping bigger than RAM + swap (mm/util.c
+	 * __vm_enough_memory); mode 1 refuses nothing; mode 2 charges every
+	 * writable mapping, so the small delegate's own mmap is checked. */
+	if (linux_overcommit != 0)
+		return true;
+	struct sysinfo si;
+	if (sysinfo(&si) != 0)
+		return true;
+	unsigned long long pages = ((unsigned long long)si.totalram + si.totalswap) * si.mem_unit;
+	return size <= pages;
 }
 
 int _rz_os_init(bool strict)
@@ -71,13 +89,12 @@ int _rz_os_init(bool strict)
 #ifdef HAVE_MREMAP_MAYMOVE
 	_rz_caps.can_move = true;
 #endif
-	_rz_caps.commit_is_free = !strict && !linux_strict_overcommit();
+	linux_overcommit = linux_read_overcommit();
+	_rz_caps.commit_is_free = !strict && linux_overcommit != 2;
 #ifdef HAVE_PR_SET_VMA_ANON_NAME
 	_rz_caps.can_name = true;
 #endif
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		_rz_caps.va_limit = (size_t)rl.rlim_cur;
+	_rz_caps.va_size = (size_t)1 << 47; /* 4-level page tables */
 	_rz_caps.realloc_zero_frees = true; /* glibc: realloc(p, 0) frees, returns NULL */
 	return 0;
 }
@@ -88,10 +105,14 @@ static int linux_prot(bool writable)
 }
 
 /* Maps size bytes at an address aligned to align by over-mapping and
- * trimming the ends (two munmaps at most). */
+ * trimming the ends (two munmaps at most). Writable mappings are never
+ * MAP_NORESERVE: under overcommit 0 that flag skips the kernel's check, so
+ * malloc(1 TiB) on a 24 GiB machine "succeeded" and the process was killed
+ * when it touched the memory; without it the kernel refuses as it does for
+ * glibc. Inaccessible reservations are not charged either way. */
 static int linux_map_aligned(size_t size, size_t align, int prot, void **out)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | (prot == PROT_NONE ? MAP_NORESERVE : 0);
 	size_t pg = _rz_caps.page_size;
 	if (align <= pg) {
 		void *p = mmap(NULL, size, prot, flags, -1, 0);

@@ -257,3 +257,10 @@ void _rz_mutex_unlock(_rz_mutex_t *m)
 {
 	os_unfair_lock_unlock((os_unfair_lock_t)(void *)m->opaque);
 }
+
+bool _rz_os_commit_possible(size_t size)
+{
+	/* macOS has no commit charge: a mapping fails or succeeds by itself. */
+	(void)size;
+	return true;
+}

@@ -1,113 +1,214 @@
 /*
- * cache.c - the freed-mapping cache: a small array, best fit, oldest out.
+ * cache.c - the freed-mapping cache: 8 shards of 8 entries, best fit,
+ * oldest out.
  *
- * A few dozen entries at most: the lists stay in one or two cache lines'
- * worth of scanning, and a bigger cache would hold memory the program no
- * longer wants. Entries are accounted by their dirty bytes, which is what
- * they cost in RSS.
+ * A thread uses the shard its stack address hashes to, so threads that
+ * malloc and free in a loop each find their own mappings without meeting
+ * (large churn with 4 threads: one engine lock made rezone slower than
+ * jemalloc, 5.9 against 3.8 us/op); a thread whose shard has nothing
+ * fitting takes from the others. A mapping serves any request it can
+ * hold, whatever its headroom: a vector grown to 64 MiB and freed is what
+ * the next vector grows into (rejecting big reservations made rezone's own
+ * target workload miss every time, 774 us a vector against glibc's 32).
+ * Entries are accounted by their dirty bytes, which is what they cost in
+ * RSS.
  * May include: cache.h, options.h, stats.h, backend/os.h.
  */
 #include "engine/cache.h"
 #include "engine/options.h"
 #include "engine/stats.h"
 
-#define CACHE_SLOTS 32
+#define CACHE_SHARDS 8
+#define CACHE_SLOTS (RZ_CACHE_MAX / CACHE_SHARDS)
 
-static struct {
-	struct _rz_cached e[CACHE_SLOTS];
+struct cache_shard {
+	_rz_mutex_t lock;
 	size_t n;
-	size_t bytes;
-} cache;
+	struct _rz_cached e[CACHE_SLOTS];
+	char pad[64];
+};
 
-static void cache_release(size_t i)
+static struct cache_shard cache_shards[CACHE_SHARDS];
+static size_t cache_bytes;      /* dirty bytes of every entry */
+static bool cache_locks_ready;
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+void _rz_cache_init(void)
 {
-	struct _rz_cached *c = &cache.e[i];
-	_rz_span_mark(c->addr, c->reserved, -1);
-	_rz_vm_unmap((void *)c->addr, c->reserved);
-	_rz_grave_add(c->addr);
-	cache.bytes -= c->dirty;
-	cache.e[i] = cache.e[--cache.n];
-	RZ_STAT_ADD(cache_releases, 1);
+	if (LOAD(cache_locks_ready))
+		return;
+	for (size_t i = 0; i < CACHE_SHARDS; i++)
+		_rz_mutex_init(&cache_shards[i].lock);
+	__atomic_store_n(&cache_locks_ready, true, __ATOMIC_RELEASE);
 }
 
-bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
+/* The calling thread's shard: its stack lies in a region of its own, so
+ * the stack address, at MiB grain, tells threads apart without TLS. */
+static size_t cache_home(void)
 {
-	/* Prefer a mapping whose touched pages already cover the request (no
-	 * page fault at all), the smallest such; else the one with the most
-	 * touched pages. */
+	char here;
+	uintptr_t sp = (uintptr_t)&here >> 20;
+	return (size_t)((sp * 0x9E3779B97F4A7C15ull) >> 61);
+}
+
+static void cache_remove_at(struct cache_shard *s, size_t i, struct _rz_cached *out)
+{
+	*out = s->e[i];
+	s->e[i] = s->e[--s->n];
+	__atomic_fetch_sub(&cache_bytes, out->dirty, __ATOMIC_RELAXED);
+}
+
+/* Index of the best entry of s for the request, or CACHE_SLOTS. Prefer a
+ * mapping whose touched pages already cover the request (no page fault at
+ * all), the smallest such; else the one with the most touched pages. */
+static size_t cache_best(const struct cache_shard *s, size_t size, size_t align)
+{
 	size_t best = CACHE_SLOTS;
 	bool best_covers = false;
-	for (size_t i = 0; i < cache.n; i++) {
-		const struct _rz_cached *c = &cache.e[i];
+	for (size_t i = 0; i < s->n; i++) {
+		const struct _rz_cached *c = &s->e[i];
 		if (c->reserved < size || (c->addr & (align - 1)) != 0)
-			continue;
-		/* Do not pin a huge reservation, or many touched pages, under
-		 * a small block: the block would keep them for its lifetime. */
-		if (c->reserved / 8 > size || c->dirty / 4 > size)
 			continue;
 		bool covers = c->dirty >= size;
 		if (best == CACHE_SLOTS || (covers && !best_covers) ||
-		    (covers && best_covers && c->dirty < cache.e[best].dirty) ||
-		    (!covers && !best_covers && c->dirty > cache.e[best].dirty)) {
+		    (covers && best_covers && c->dirty < s->e[best].dirty) ||
+		    (!covers && !best_covers && c->dirty > s->e[best].dirty)) {
 			best = i;
 			best_covers = covers;
 		}
 	}
-	if (best == CACHE_SLOTS)
+	return best;
+}
+
+bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
+{
+	if (!LOAD(cache_locks_ready))
 		return false;
-	*out = cache.e[best];
-	cache.bytes -= out->dirty;
-	cache.e[best] = cache.e[--cache.n];
-	/* The span stays marked: the mapping passes straight back to a block. */
-	return true;
-}
-
-bool _rz_cache_put(const struct _rz_cached *c)
-{
-	if (c->dirty > _rz_opt.cache_bytes)
-		return false;
-	while (cache.n > 0 && (cache.n == CACHE_SLOTS ||
-	    cache.bytes + c->dirty > _rz_opt.cache_bytes)) {
-		size_t oldest = 0;
-		for (size_t i = 1; i < cache.n; i++)
-			if (cache.e[i].freed_ns < cache.e[oldest].freed_ns)
-				oldest = i;
-		cache_release(oldest);
-	}
-	cache.e[cache.n++] = *c;
-	cache.bytes += c->dirty;
-	return true;
-}
-
-void _rz_cache_decay(uint64_t now_ns)
-{
-	uint64_t limit = (uint64_t)_rz_opt.cache_decay_ms * 1000000u;
-	for (size_t i = 0; i < cache.n;) {
-		if (now_ns - cache.e[i].freed_ns >= limit)
-			cache_release(i);
-		else
-			i++;
-	}
-}
-
-void _rz_cache_flush(void)
-{
-	while (cache.n)
-		cache_release(cache.n - 1);
-}
-
-bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out)
-{
-	for (size_t i = 0; i < cache.n; i++) {
-		if (p >= cache.e[i].addr && p - cache.e[i].addr < cache.e[i].reserved) {
-			*out = cache.e[i];
+	size_t home = cache_home();
+	for (size_t k = 0; k < CACHE_SHARDS; k++) {
+		struct cache_shard *s = &cache_shards[(home + k) % CACHE_SHARDS];
+		if (LOAD(s->n) == 0)
+			continue;
+		_rz_mutex_lock(&s->lock);
+		size_t i = cache_best(s, size, align);
+		if (i != CACHE_SLOTS) {
+			cache_remove_at(s, i, out);
+			_rz_mutex_unlock(&s->lock);
 			return true;
 		}
+		_rz_mutex_unlock(&s->lock);
 	}
 	return false;
 }
 
+/* Moves the oldest entry of s to out; false if s is empty. Lock held. */
+static bool cache_evict_oldest(struct cache_shard *s, struct _rz_cached *out)
+{
+	if (s->n == 0)
+		return false;
+	size_t oldest = 0;
+	for (size_t i = 1; i < s->n; i++)
+		if (s->e[i].freed_ns < s->e[oldest].freed_ns)
+			oldest = i;
+	cache_remove_at(s, oldest, out);
+	RZ_STAT_ADD(cache_releases, 1);
+	return true;
+}
+
+bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n)
+{
+	*n = 0;
+	if (c->dirty > _rz_opt.cache_bytes)
+		return false;
+	if (!LOAD(cache_locks_ready))
+		return false;
+	size_t home = cache_home();
+	struct cache_shard *s = &cache_shards[home];
+	_rz_mutex_lock(&s->lock);
+	if (s->n == CACHE_SLOTS)
+		*n += cache_evict_oldest(s, &out[*n]);
+	s->e[s->n++] = *c;
+	__atomic_fetch_add(&cache_bytes, c->dirty, __ATOMIC_RELAXED);
+	_rz_mutex_unlock(&s->lock);
+	/* Over budget: the oldest go, this shard's first. The entry just
+	 * put is the newest, so it is the last to go. */
+	for (size_t k = 0; k < CACHE_SHARDS && LOAD(cache_bytes) > _rz_opt.cache_bytes; k++) {
+		struct cache_shard *o = &cache_shards[(home + k) % CACHE_SHARDS];
+		_rz_mutex_lock(&o->lock);
+		while (LOAD(cache_bytes) > _rz_opt.cache_bytes && *n < RZ_CACHE_MAX &&
+		    cache_evict_oldest(o, &out[*n]))
+			(*n)++;
+		_rz_mutex_unlock(&o->lock);
+	}
+	return true;
+}
+
+size_t _rz_cache_expire(uint64_t cutoff_ns, struct _rz_cached *out, uint64_t *oldest_ns)
+{
+	size_t n = 0;
+	*oldest_ns = 0;
+	if (!LOAD(cache_locks_ready))
+		return 0;
+	for (size_t k = 0; k < CACHE_SHARDS; k++) {
+		struct cache_shard *s = &cache_shards[k];
+		if (LOAD(s->n) == 0)
+			continue;
+		_rz_mutex_lock(&s->lock);
+		for (size_t i = 0; i < s->n;) {
+			if (s->e[i].freed_ns < cutoff_ns || cutoff_ns == UINT64_MAX) {
+				cache_remove_at(s, i, &out[n++]);
+				RZ_STAT_ADD(cache_releases, 1);
+			} else {
+				if (*oldest_ns == 0 || s->e[i].freed_ns < *oldest_ns)
+					*oldest_ns = s->e[i].freed_ns;
+				i++;
+			}
+		}
+		_rz_mutex_unlock(&s->lock);
+	}
+	return n;
+}
+
+bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out)
+{
+	if (!LOAD(cache_locks_ready))
+		return false;
+	bool found = false;
+	for (size_t k = 0; k < CACHE_SHARDS && !found; k++) {
+		struct cache_shard *s = &cache_shards[k];
+		_rz_mutex_lock(&s->lock);
+		for (size_t i = 0; i < s->n; i++) {
+			if (p >= s->e[i].addr && p - s->e[i].addr < s->e[i].reserved) {
+				*out = s->e[i];
+				found = true;
+				break;
+			}
+		}
+		_rz_mutex_unlock(&s->lock);
+	}
+	return found;
+}
+
 size_t _rz_cache_bytes(void)
 {
-	return cache.bytes;
+	return LOAD(cache_bytes);
+}
+
+void _rz_cache_prefork(void)
+{
+	for (size_t k = 0; k < CACHE_SHARDS; k++)
+		_rz_mutex_lock(&cache_shards[k].lock);
+}
+
+void _rz_cache_postfork_parent(void)
+{
+	for (size_t k = 0; k < CACHE_SHARDS; k++)
+		_rz_mutex_unlock(&cache_shards[k].lock);
+}
+
+void _rz_cache_postfork_child(void)
+{
+	for (size_t k = 0; k < CACHE_SHARDS; k++)
+		_rz_mutex_init(&cache_shards[k].lock);
 }

@@ -3,9 +3,10 @@
  *
  * A program that mallocs and frees multi-MiB blocks in a loop would pay a
  * page fault for every page of every block; cached mappings keep their
- * pages. Bounded in bytes (REZONE_CACHE) and returned to the kernel lazily
- * (REZONE_CACHE_DECAY_MS after their last use). All calls hold the engine
- * lock.
+ * pages. Bounded in dirty bytes (REZONE_CACHE) and returned to the kernel
+ * after REZONE_CACHE_DECAY_MS idle (decay.c). Sharded: each shard is a
+ * small array under its own lock, held only while the array changes; the
+ * caller unmaps whatever comes out, after the lock is gone.
  * May include: table.h, backend/os.h.
  */
 #ifndef RZ_ENGINE_CACHE_H
@@ -20,17 +21,29 @@ struct _rz_cached {
 	uint64_t freed_ns;
 };
 
-/* Takes the best-fitting mapping able to hold size bytes. */
+/* Most entries the cache holds (every call's output fits in this many). */
+#define RZ_CACHE_MAX 64
+
+/* Sets up the shards' locks; called once by the engine's set-up. */
+void _rz_cache_init(void) RZ_HIDDEN;
+/* Takes the best mapping able to hold size bytes aligned to align: the
+ * calling thread's shard first, then the others. */
 bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out) RZ_HIDDEN;
-/* Keeps a freed mapping if the budget allows; false: caller must unmap. */
-bool _rz_cache_put(const struct _rz_cached *c) RZ_HIDDEN;
-/* Releases mappings idle for longer than the decay time. */
-void _rz_cache_decay(uint64_t now_ns) RZ_HIDDEN;
-/* Releases everything (tests, memory pressure). */
-void _rz_cache_flush(void) RZ_HIDDEN;
+/* Keeps c if the budget allows (false: the caller unmaps it); mappings
+ * pushed out to make room land in out[] (*n of them) for the caller to
+ * unmap. */
+bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n) RZ_HIDDEN;
+/* Takes out every mapping freed before cutoff_ns (all of them with
+ * UINT64_MAX); returns how many; *oldest_ns: freed_ns of the oldest one
+ * left (0 if none). */
+size_t _rz_cache_expire(uint64_t cutoff_ns, struct _rz_cached *out, uint64_t *oldest_ns) RZ_HIDDEN;
 /* The cached mapping containing p, if any (misuse reports). */
 bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out) RZ_HIDDEN;
-/* Bytes currently held. */
+/* Dirty bytes currently held. */
 size_t _rz_cache_bytes(void) RZ_HIDDEN;
+
+void _rz_cache_prefork(void) RZ_HIDDEN;
+void _rz_cache_postfork_parent(void) RZ_HIDDEN;
+void _rz_cache_postfork_child(void) RZ_HIDDEN;
 
 #endif

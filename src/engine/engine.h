@@ -71,6 +71,10 @@ size_t _rz_release_cache(void) RZ_HIDDEN;
 /* false: p is certainly not in memory rezone maps; true: it may be. */
 bool _rz_maybe_ours(const void *p) RZ_HIDDEN;
 
+/* The program is about to mlockall(): current, future as in MCL_CURRENT,
+ * MCL_FUTURE (both false for MCL_ONFAULT, which populates nothing). */
+void _rz_lock_memory(bool current, bool future) RZ_HIDDEN;
+
 /* Fork handlers, installed by the front end. */
 void _rz_prefork(void) RZ_HIDDEN;
 void _rz_postfork_parent(void) RZ_HIDDEN;

@@ -3,9 +3,11 @@
  * virtual-memory operations (headroom, extend in place, move, copy last).
  *
  * Every function returns NULL with errno set on failure and leaves the
- * caller's block untouched. One engine lock serialises writers; lookups
- * are lock-free (table.h).
- * May include: table.h, cache.h, options.h, stats.h, diag.h, backend/os.h.
+ * caller's block untouched. No process-wide lock: each block has its own
+ * (table.h), the table and the cache lock a shard for a few stores, and
+ * system calls run under the block's lock or none.
+ * May include: table.h, cache.h, budget.h, pagemap.h, decay.h, options.h,
+ * stats.h, diag.h, backend/os.h.
  */
 #ifndef RZ_ENGINE_LARGE_H
 #define RZ_ENGINE_LARGE_H
@@ -13,9 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/cache.h"
 #include "engine/table.h"
 
-/* Sets up the lock and the table; 0 or errno. Called once by _rz_init. */
+/* Sets up the table and the cache; 0 or errno. Called once by _rz_init. */
 int _rz_large_init(void) RZ_HIDDEN;
 
 /* A new block of at least size bytes aligned to align (0: page). */
@@ -27,24 +30,35 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
     uint32_t grows) RZ_HIDDEN;
 /* Frees a block the caller found in the table. */
 void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
-/* Resizes a large block to size bytes (size stays large); may move it.
- * known is the block's record as the caller just looked it up. */
-void *_rz_large_resize(void *p, const struct _rz_block *known, size_t size,
-    const char *call) RZ_HIDDEN;
+/* Resizes a large block to size bytes (size stays large); may move it. */
+void *_rz_large_resize(void *p, size_t size, const char *call) RZ_HIDDEN;
 /* Resizes without moving, or fails with ENOMEM. */
 void *_rz_large_expand(void *p, size_t size) RZ_HIDDEN;
 
 /* Misuse checks for a page-aligned pointer that is not a live block:
  * aborts with a diagnostic if it points into, or at, memory rezone manages
- * or manages no longer; returns if it may belong to the small delegate. */
+ * or manages no longer; returns if it may belong to the small delegate.
+ * Lock-free unless it is about to abort. */
 void _rz_large_check_foreign(const void *p, const char *call) RZ_HIDDEN;
 
-/* Fork: hold the engine lock across fork; the child re-creates it. */
+/* Out of memory (address space, data limit, commit): returns every cached
+ * mapping, then trims the headroom of every live block. The bytes of
+ * address space given back. */
+size_t _rz_large_reclaim(void) RZ_HIDDEN;
+/* Returns every cached mapping to the OS now; the bytes released. */
+size_t _rz_large_flush_cache(void) RZ_HIDDEN;
+/* Returns cached mappings the cache gave up (decay, eviction). */
+void _rz_large_unmap_cached(const struct _rz_cached *c, size_t n) RZ_HIDDEN;
+
+/* The program is about to lock its memory (mlockall): with future, new
+ * headroom is reserved inaccessible (so it is never populated or locked)
+ * and opened as blocks grow; with current, headroom and the cache go back
+ * first. */
+void _rz_large_lock_memory(bool current, bool future) RZ_HIDDEN;
+
+/* Fork: hold the shard locks across fork; the child re-creates them. */
 void _rz_large_prefork(void) RZ_HIDDEN;
 void _rz_large_postfork_parent(void) RZ_HIDDEN;
 void _rz_large_postfork_child(void) RZ_HIDDEN;
-
-/* Returns every cached mapping to the OS now; the bytes released. */
-size_t _rz_large_flush_cache(void) RZ_HIDDEN;
 
 #endif

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/large.h"
 #include "engine/options.h"
+#include "engine/pagemap.h"
 #include "engine/stats.h"
 
 /* Sizes at or above this go to the large engine; 0 until _rz_init. */
@@ -62,14 +63,15 @@ void _rz_init(void)
 	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);
 }
 
-/* Out of memory: freed large mappings kept in the cache still hold address
- * space and pages (which count against RLIMIT_AS and commit limits).
- * Returns them and says whether a retry can help. */
+/* Out of memory: freed large mappings kept in the cache, and headroom
+ * behind live blocks, hold address space and pages (which count against
+ * RLIMIT_AS, RLIMIT_DATA and commit limits). Returns them and says whether
+ * a retry can help. */
 static __attribute__((noinline, cold)) bool route_reclaim(void)
 {
 	int saved = errno;
 	bool freed = __atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 &&
-	    _rz_large_flush_cache() != 0;
+	    _rz_large_reclaim() != 0;
 	errno = saved;
 	return freed;
 }
@@ -107,6 +109,11 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 	if (likely(p != NULL))
 		return p;
 	int err = errno;
+	/* The delegate may map without the kernel's commit check (jemalloc
+	 * uses MAP_NORESERVE under overcommit): never let it "succeed" where
+	 * the kernel refused rezone. */
+	if (!_rz_os_commit_possible(size))
+		return NULL;
 	RZ_STAT_ADD(fallbacks_small, 1);
 	if (align > 16)
 		p = _rz_small_memalign(align, size);
@@ -223,7 +230,7 @@ void *_rz_realloc(void *p, size_t size)
 			 * delegate; near it, shrinking in place avoids ping-pong. */
 			if (size < route_threshold / 2)
 				return route_migrate(p, b.size, size, false);
-			return _rz_large_resize(p, &b, size, "realloc");
+			return RZ_RETRY_OOM(_rz_large_resize(p, size, "realloc"));
 		}
 		route_foreign(p, "realloc");
 	}
@@ -333,7 +340,14 @@ size_t _rz_release_cache(void)
 
 bool _rz_maybe_ours(const void *p)
 {
-	return _rz_span_maybe((uintptr_t)p);
+	return _rz_pagemap_has((uintptr_t)p);
+}
+
+void _rz_lock_memory(bool current, bool future)
+{
+	_rz_init();
+	if (current || future)
+		_rz_large_lock_memory(current, future);
 }
 
 void _rz_prefork(void)

@@ -1,11 +1,13 @@
 /*
  * table.h - the large-block table: "is this pointer one of ours, and how
- * big is it", in O(1) with no lock on the read side.
+ * big is it", in O(1) with no lock on the read side; and each block's own
+ * lock.
  *
- * Writers hold the engine lock (large.c); readers (free, realloc, size
- * queries from any thread) only read. Also keeps a coarse filter of the
- * address ranges rezone maps, so that misuse checks on foreign pointers
- * stay cheap.
+ * The table is split into shards by address; a shard's writer lock is held
+ * for a few stores (insert, remove), never across a system call. Every
+ * live block has a record with its own lock: its owner's realloc/free and
+ * the reclaimer (which trims headroom) take it; system calls on the block
+ * run under it. Readers (free, realloc, size queries) take no lock at all.
  * May include: backend/os.h.
  */
 #ifndef RZ_ENGINE_TABLE_H
@@ -27,37 +29,42 @@ struct _rz_block {
 	uint32_t align_log; /* log2 of the alignment it was asked for (0: page) */
 };
 
-/* Maps the table; 0 or errno. Idempotent; called under the engine lock. */
+/* A live block's record, locked by _rz_table_acquire. */
+struct _rz_rec;
+
+/* Maps the table; 0 or errno. Idempotent; called once by the engine. */
 int _rz_table_init(void) RZ_HIDDEN;
-/* Lock-free lookup of a block by its start address. */
+/* Lock-free lookup of a block by its start address (a snapshot). */
 bool _rz_table_find(uintptr_t addr, struct _rz_block *out) RZ_HIDDEN;
 /* Number of live blocks (relaxed; for fast paths). */
 size_t _rz_table_count(void) RZ_HIDDEN;
 
-/* Sets the usable size of a live block. Only the block's owner calls it,
- * so it needs no lock (the record it writes never moves). */
-void _rz_table_set_size(uintptr_t addr, size_t size) RZ_HIDDEN;
-
-/* Writers: hold the engine lock. insert gives ENOMEM when full. */
+/* Adds a block; ENOMEM when its shard is full. */
 int _rz_table_insert(const struct _rz_block *b) RZ_HIDDEN;
-void _rz_table_update(const struct _rz_block *b) RZ_HIDDEN;
-void _rz_table_remove(uintptr_t addr) RZ_HIDDEN;
-/* The live block whose reservation contains p (slow: a scan). */
-bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out) RZ_HIDDEN;
-/* Calls fn on every live block (for introspection). */
+/* Adds a block that a move gave a new address, before the old record is
+ * removed; never refused (moves may overshoot the fill limit a little). */
+void _rz_table_insert_moved(const struct _rz_block *b) RZ_HIDDEN;
+/* Locks the record of the live block starting at addr and copies it to
+ * *out; NULL if there is none (never was, or freed meanwhile). */
+struct _rz_rec *_rz_table_acquire(uintptr_t addr, struct _rz_block *out) RZ_HIDDEN;
+/* Writes b back (NULL: unchanged) and unlocks. b->addr must not change. */
+void _rz_table_release(struct _rz_rec *r, const struct _rz_block *b) RZ_HIDDEN;
+/* Removes the locked record's block from the table and unlocks it. */
+void _rz_table_remove(struct _rz_rec *r) RZ_HIDDEN;
+
+/* Calls fn on every live block with its record locked; fn may change the
+ * block (not its address) and returns true if it did. For reclaim. */
+void _rz_table_each_locked(bool (*fn)(struct _rz_block *, void *), void *arg) RZ_HIDDEN;
+/* Calls fn on a snapshot of every live block (introspection; lock-free). */
 void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg) RZ_HIDDEN;
+/* The live block whose reservation contains p (slow: a scan; misuse
+ * reports only). */
+bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out) RZ_HIDDEN;
 
-/* Span filter: counts of rezone mappings per 2 MiB chunk (hashed).
- * mark with +1 when a range becomes rezone's, -1 when it stops being. */
-void _rz_span_mark(uintptr_t addr, size_t len, int delta) RZ_HIDDEN;
-/* false: certainly no rezone mapping near p; true: maybe. Lock-free. */
-bool _rz_span_maybe(uintptr_t p) RZ_HIDDEN;
-
-/* Graveyard: starts of mappings recently returned to the OS, so that a
- * later free of one is reported as a double free. Direct-mapped (a newer
- * address may evict an older one); checking costs one load. */
-void _rz_grave_add(uintptr_t addr) RZ_HIDDEN;
-void _rz_grave_forget(uintptr_t addr, size_t len) RZ_HIDDEN;
-bool _rz_grave_has(uintptr_t addr) RZ_HIDDEN;
+/* Fork: hold every shard across fork; the child also frees every record
+ * lock (their holders do not exist in it). */
+void _rz_table_prefork(void) RZ_HIDDEN;
+void _rz_table_postfork_parent(void) RZ_HIDDEN;
+void _rz_table_postfork_child(void) RZ_HIDDEN;
 
 #endif

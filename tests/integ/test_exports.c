@@ -46,7 +46,8 @@ Test(exports, library_exports_the_whole_malloc_family)
 		"memalign", "posix_memalign", "aligned_alloc", "valloc",
 		"pvalloc", "malloc_usable_size", "free_sized",
 		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
-		"__libc_calloc", "__libc_realloc", "__libc_memalign", NULL,
+		"__libc_calloc", "__libc_realloc", "__libc_memalign",
+		"mlockall", NULL,
 	};
 
 	exports_require_functions(family);

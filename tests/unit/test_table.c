@@ -1,12 +1,23 @@
 /*
  * test_table.c - the large-block table (src/engine/table.c): lookups,
- * backward-shift deletion, lock-free readers under concurrent writers.
+ * backward-shift deletion, lock-free readers under concurrent writers,
+ * per-block locks; and the page map (src/engine/pagemap.c).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdint.h>
 
+#include "engine/pagemap.h"
 #include "engine/table.h"
+
+/* Removes the live block at addr (as free does: lock its record first). */
+static void remove_addr(uintptr_t addr)
+{
+	struct _rz_block b;
+	struct _rz_rec *r = _rz_table_acquire(addr, &b);
+	if (r)
+		_rz_table_remove(r);
+}
 
 static void setup(void)
 {
@@ -15,6 +26,7 @@ static void setup(void)
 }
 
 TestSuite(table, .init = setup);
+TestSuite(pagemap, .init = setup);
 
 /* Addresses that collide in the hash: far apart pages, same low bits. */
 static uintptr_t addr_of(size_t i)
@@ -32,7 +44,7 @@ Test(table, finds_what_was_inserted_and_nothing_else)
 	cr_assert_eq(out.reserved, 16384);
 	cr_assert_not(_rz_table_find(addr_of(1) + 4096, &out));
 	cr_assert_not(_rz_table_find(0, &out));
-	_rz_table_remove(addr_of(1));
+	remove_addr(addr_of(1));
 	cr_assert_not(_rz_table_find(addr_of(1), &out));
 	cr_assert_eq(_rz_table_count(), 0);
 }
@@ -45,7 +57,7 @@ Test(table, removal_keeps_every_other_entry_reachable)
 		cr_assert_eq(_rz_table_insert(&b), 0);
 	}
 	for (size_t i = 1; i <= N; i += 2)
-		_rz_table_remove(addr_of(i));
+		remove_addr(addr_of(i));
 	struct _rz_block out;
 	for (size_t i = 1; i <= N; i++) {
 		bool found = _rz_table_find(addr_of(i), &out);
@@ -66,18 +78,94 @@ Test(table, find_containing_reports_the_enclosing_block)
 	cr_assert_not(_rz_table_find_containing(addr_of(3) + 8 * 4096, &out));
 }
 
-Test(table, span_filter_marks_and_unmarks_symmetrically)
+Test(table, acquire_locks_the_record_and_release_writes_it_back)
 {
-	uintptr_t a = (uintptr_t)0x200000000000ull;
-	cr_assert_not(_rz_span_maybe(a));
-	_rz_span_mark(a, (size_t)3 << 21, +1);
-	cr_assert(_rz_span_maybe(a + ((size_t)5 << 20)));
-	_rz_span_mark(a, (size_t)3 << 21, -1);
-	cr_assert_not(_rz_span_maybe(a));
-	_rz_span_mark(a, (size_t)5 << 30, +1); /* coarse grain */
-	cr_assert(_rz_span_maybe(a + ((size_t)4 << 30)));
-	_rz_span_mark(a, (size_t)5 << 30, -1);
-	cr_assert_not(_rz_span_maybe(a + ((size_t)4 << 30)));
+	struct _rz_block b = { .addr = addr_of(9), .size = 4096, .reserved = 8 * 4096 };
+	cr_assert_eq(_rz_table_insert(&b), 0);
+	struct _rz_block got;
+	struct _rz_rec *r = _rz_table_acquire(addr_of(9), &got);
+	cr_assert_not_null(r);
+	cr_assert_eq(got.reserved, 8 * 4096);
+	got.size = 3 * 4096;
+	_rz_table_release(r, &got);
+	cr_assert(_rz_table_find(addr_of(9), &got));
+	cr_assert_eq(got.size, 3 * 4096);
+	cr_assert_null(_rz_table_acquire(addr_of(9) + 4096, &got));
+	remove_addr(addr_of(9));
+	cr_assert_null(_rz_table_acquire(addr_of(9), &got), "a freed block cannot be locked");
+}
+
+static bool trim_to_size(struct _rz_block *b, void *arg)
+{
+	(void)arg;
+	b->reserved = b->size;
+	return true;
+}
+
+Test(table, each_locked_may_change_every_live_block)
+{
+	for (size_t i = 30; i < 40; i++) {
+		struct _rz_block b = { .addr = addr_of(i), .size = 4096, .reserved = 16 * 4096 };
+		cr_assert_eq(_rz_table_insert(&b), 0);
+	}
+	_rz_table_each_locked(trim_to_size, NULL);
+	struct _rz_block out;
+	for (size_t i = 30; i < 40; i++) {
+		cr_assert(_rz_table_find(addr_of(i), &out));
+		cr_assert_eq(out.reserved, 4096);
+		remove_addr(addr_of(i));
+	}
+}
+
+Test(pagemap, knows_exactly_which_pages_are_rezones)
+{
+	uintptr_t a = (uintptr_t)0x200000000000ull + 5 * 4096;
+	cr_assert_not(_rz_pagemap_has(a));
+	_rz_pagemap_set(a, 3 * 4096);
+	cr_assert_not(_rz_pagemap_has(a - 4096), "the page before");
+	cr_assert(_rz_pagemap_has(a));
+	cr_assert(_rz_pagemap_has(a + 2 * 4096 + 100));
+	cr_assert_not(_rz_pagemap_has(a + 3 * 4096), "the page after");
+	_rz_pagemap_clear(a, 3 * 4096);
+	cr_assert_not(_rz_pagemap_has(a + 4096));
+}
+
+Test(pagemap, whole_grains_and_gigabytes_then_partial_clears)
+{
+	uintptr_t a = (uintptr_t)0x210000000000ull; /* 2 MiB- and 1 GiB-aligned */
+	size_t len = ((size_t)5 << 30) + 8 * 4096;
+	_rz_pagemap_set(a, len);
+	cr_assert(_rz_pagemap_has(a + ((size_t)4 << 30)));
+	cr_assert(_rz_pagemap_has(a + len - 1));
+	cr_assert_not(_rz_pagemap_has(a + len));
+	/* Trim the tail (as a shrink does), inside a whole-counted grain. */
+	_rz_pagemap_clear(a + ((size_t)1 << 30) + 4096, len - ((size_t)1 << 30) - 4096);
+	cr_assert(_rz_pagemap_has(a + ((size_t)1 << 30)), "the page kept");
+	cr_assert_not(_rz_pagemap_has(a + ((size_t)1 << 30) + 4096));
+	cr_assert_not(_rz_pagemap_has(a + ((size_t)1 << 30) + ((size_t)1 << 20)));
+	cr_assert_not(_rz_pagemap_has(a + ((size_t)3 << 30)));
+	_rz_pagemap_clear(a, ((size_t)1 << 30) + 4096);
+	cr_assert_not(_rz_pagemap_has(a));
+	cr_assert_not(_rz_pagemap_has(a + ((size_t)1 << 30)));
+	/* A grain once counted whole and cleared keeps no stale bits. */
+	_rz_pagemap_set(a + 4096, 4096);
+	cr_assert_not(_rz_pagemap_has(a));
+	cr_assert(_rz_pagemap_has(a + 4096));
+	cr_assert_not(_rz_pagemap_has(a + 2 * 4096));
+	_rz_pagemap_clear(a + 4096, 4096);
+}
+
+Test(pagemap, neighbouring_ranges_in_one_grain_stay_apart)
+{
+	uintptr_t a = (uintptr_t)0x220000000000ull;
+	_rz_pagemap_set(a, 64 * 4096);
+	_rz_pagemap_set(a + 64 * 4096, ((size_t)2 << 20) - 64 * 4096); /* fills the grain */
+	_rz_pagemap_clear(a, 64 * 4096);
+	cr_assert_not(_rz_pagemap_has(a + 63 * 4096));
+	cr_assert(_rz_pagemap_has(a + 64 * 4096));
+	cr_assert(_rz_pagemap_has(a + ((size_t)2 << 20) - 4096));
+	_rz_pagemap_clear(a + 64 * 4096, ((size_t)2 << 20) - 64 * 4096);
+	cr_assert_not(_rz_pagemap_has(a + 64 * 4096));
 }
 
 /* Readers look up a fixed set of blocks while a writer churns others;
@@ -118,7 +206,7 @@ Test(table, lock_free_readers_never_miss_under_concurrent_deletes)
 		}
 		for (size_t i = 20000; i < 20400; i++) {
 			_rz_mutex_lock(&writer_lock);
-			_rz_table_remove(addr_of(i));
+			remove_addr(addr_of(i));
 			_rz_mutex_unlock(&writer_lock);
 		}
 	}

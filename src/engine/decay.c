@@ -1,0 +1,89 @@
+/*
+ * decay.c - a helper thread that returns cached mappings idle for longer
+ * than REZONE_CACHE_DECAY_MS.
+ *
+ * Decay used to run only inside large calls, so a program that freed
+ * 8 x 30 MiB and went on with small allocations kept 242 MiB resident
+ * forever. Checking the clock on the small path would cost every small
+ * call; a thread costs nothing there. It starts the first time the cache
+ * holds a mapping, sleeps until the oldest entry is due, and exits as
+ * soon as the cache is empty, so a program that stops freeing large
+ * blocks is left with no extra thread. It runs with every signal blocked.
+ * If it cannot be started (thread limits), decay falls back to running
+ * inside large calls, as before.
+ * May include: decay.h, cache.h, large.h, options.h, backend/os.h.
+ */
+#include "engine/cache.h"
+#include "engine/decay.h"
+#include "engine/large.h"
+#include "engine/options.h"
+
+enum { DECAY_IDLE, DECAY_RUNNING, DECAY_UNAVAILABLE };
+static int decay_state;
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+
+static uint64_t decay_limit_ns(void)
+{
+	return (uint64_t)_rz_opt.cache_decay_ms * 1000000u;
+}
+
+/* Releases what is due; returns when the next entry is due (0: none). */
+static uint64_t decay_release_due(uint64_t now)
+{
+	struct _rz_cached out[RZ_CACHE_MAX];
+	uint64_t limit = decay_limit_ns(), oldest;
+	uint64_t cutoff = now > limit ? now - limit : 0;
+	size_t n = _rz_cache_expire(cutoff + 1, out, &oldest);
+	_rz_large_unmap_cached(out, n);
+	return oldest ? oldest + limit : 0;
+}
+
+static void *decay_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		uint64_t now = _rz_os_now_ns();
+		uint64_t due = decay_release_due(now);
+		if (due == 0) {
+			__atomic_store_n(&decay_state, DECAY_IDLE, __ATOMIC_SEQ_CST);
+			/* A put may have come in after the scan and seen us
+			 * running: look once more before leaving. */
+			uint64_t oldest;
+			struct _rz_cached none[RZ_CACHE_MAX];
+			if (_rz_cache_expire(0, none, &oldest) == 0 && oldest == 0)
+				return NULL;
+			int idle = DECAY_IDLE;
+			if (!__atomic_compare_exchange_n(&decay_state, &idle, DECAY_RUNNING,
+			    false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				return NULL; /* another thread took over */
+			continue;
+		}
+		now = _rz_os_now_ns();
+		uint64_t wait = due > now ? due - now : 0;
+		/* At least 1 ms, so a zero decay time does not spin. */
+		_rz_os_sleep_ns(wait < 1000000u ? 1000000u : wait);
+	}
+}
+
+void _rz_decay_kick(void)
+{
+	int idle = DECAY_IDLE;
+	if (LOAD(decay_state) != DECAY_IDLE ||
+	    !__atomic_compare_exchange_n(&decay_state, &idle, DECAY_RUNNING, false,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;
+	if (_rz_os_thread_start(decay_main, NULL) != 0)
+		__atomic_store_n(&decay_state, DECAY_UNAVAILABLE, __ATOMIC_RELEASE);
+}
+
+void _rz_decay_poll(void)
+{
+	if (LOAD(decay_state) == DECAY_UNAVAILABLE)
+		decay_release_due(_rz_os_now_ns());
+}
+
+void _rz_decay_postfork_child(void)
+{
+	__atomic_store_n(&decay_state, DECAY_IDLE, __ATOMIC_RELEASE);
+}

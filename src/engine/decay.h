@@ -1,0 +1,22 @@
+/*
+ * decay.h - returning idle cached mappings to the OS on time, even when
+ * the program makes no further large call.
+ * May include: cache.h, backend/os.h.
+ */
+#ifndef RZ_ENGINE_DECAY_H
+#define RZ_ENGINE_DECAY_H
+
+#include <stdint.h>
+
+#include "backend/os.h"
+
+/* The cache just received a mapping: make sure it will be returned after
+ * the decay time (starts the helper thread if none runs). */
+void _rz_decay_kick(void) RZ_HIDDEN;
+/* Large calls run this when no helper thread could be started: releases
+ * what is due. Cheap when nothing is. */
+void _rz_decay_poll(void) RZ_HIDDEN;
+/* Fork child: the helper thread does not exist there. */
+void _rz_decay_postfork_child(void) RZ_HIDDEN;
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * pagemap.c - the page map (one bit per 4 KiB page rezone maps) and the
+ * graveyard.
+ *
+ * A two-level radix: a static array of 2^18 leaf pointers covers 2^48 bytes
+ * (both x86_64's and arm64's user space), one leaf per GiB, mapped the first
+ * time a rezone range reaches that GiB and never returned. A leaf keeps a
+ * count of rezone pages per 2 MiB grain and, for grains only partly
+ * rezone's, one bit per 4 KiB page. A grain a range covers whole is only
+ * counted (512), never written bit by bit, so a 2.5 GiB reservation costs
+ * 1,280 stores, not 80 KiB of bits; its bits are written out only if a
+ * later clear leaves it partly covered.
+ *
+ * Readers load the leaf pointer, the grain's count and at most one word of
+ * bits. Writers of one leaf serialise on the leaf's own spinlock (ranges
+ * are marked on map/unmap paths, next to a system call). The 4 KiB unit
+ * does not depend on the OS page: 16 KiB pages just set four bits.
+ * May include: pagemap.h, backend/os.h.
+ */
+#include "engine/pagemap.h"
+
+#define PM_UNIT_SHIFT 12
+#define PM_GRAIN_SHIFT 21
+#define PM_LEAF_SHIFT 30
+#define PM_VA_SHIFT 48
+#define PM_UNITS (1u << (PM_GRAIN_SHIFT - PM_UNIT_SHIFT))   /* 512 */
+#define PM_GRAINS (1u << (PM_LEAF_SHIFT - PM_GRAIN_SHIFT))  /* 512 */
+#define PM_WORDS (PM_UNITS / 64)
+#define PM_TOP ((size_t)1 << (PM_VA_SHIFT - PM_LEAF_SHIFT))
+/* High bit of a count: the grain's bits may be non-zero. */
+#define PM_BITS_USED 0x8000u
+#define PM_COUNT(c) ((c) & 0x7fffu)
+
+struct pm_leaf {
+	uint32_t lock;
+	uint16_t count[PM_GRAINS];
+	uint64_t bits[PM_GRAINS][PM_WORDS];
+};
+
+static struct pm_leaf *pm_top[PM_TOP];
+/* Ranges the map could not record: while non-zero, "maybe" everywhere
+ * a leaf is missing. */
+static uint32_t pm_lost;
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+static void pm_lock(struct pm_leaf *l)
+{
+	for (unsigned spins = 0; __atomic_exchange_n(&l->lock, 1, __ATOMIC_ACQUIRE); spins++)
+		if (spins > 64)
+			_rz_os_yield();
+}
+
+static void pm_unlock(struct pm_leaf *l)
+{
+	__atomic_store_n(&l->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Leaves come from slabs reserved inaccessible, 64 leaves (2.3 MiB) at a
+ * time, each leaf opened when first used: the first slab is reserved at
+ * set-up, before any block, so that leaves never land right behind a
+ * block and take the room it would grow into (first-fit placement on
+ * Mach put the first leaf there). */
+#define PM_SLAB_LEAVES 64
+struct pm_slab {
+	char *base;      /* NULL: none yet */
+	uint32_t next;   /* leaves handed out */
+};
+static struct pm_slab pm_slab;
+static uint32_t pm_slab_lock;
+
+static size_t pm_leaf_bytes(void)
+{
+	size_t pg = _rz_caps.page_size;
+	return (sizeof(struct pm_leaf) + pg - 1) & ~(pg - 1);
+}
+
+void _rz_pagemap_init(void)
+{
+	void *p;
+	if (!pm_slab.base &&
+	    _rz_vm_map(pm_leaf_bytes() * PM_SLAB_LEAVES, _rz_caps.page_size, false, &p) == 0)
+		pm_slab.base = p;
+}
+
+/* A fresh, zeroed, open leaf; NULL when out of memory. Leaves are made
+ * rarely (one per GiB of address space ever used), so a spinlock is
+ * fine, but the map/commit system calls run outside it. */
+static struct pm_leaf *pm_leaf_new(void)
+{
+	size_t bytes = pm_leaf_bytes();
+	for (;;) {
+		while (__atomic_exchange_n(&pm_slab_lock, 1, __ATOMIC_ACQUIRE))
+			_rz_os_yield();
+		char *leaf = NULL;
+		if (pm_slab.base && pm_slab.next < PM_SLAB_LEAVES)
+			leaf = pm_slab.base + bytes * pm_slab.next++;
+		bool need_slab = leaf == NULL;
+		__atomic_store_n(&pm_slab_lock, 0, __ATOMIC_RELEASE);
+		if (leaf)
+			return _rz_vm_commit(leaf, bytes) == 0 ? (struct pm_leaf *)leaf : NULL;
+		if (need_slab) {
+			void *p;
+			if (_rz_vm_map(bytes * PM_SLAB_LEAVES, _rz_caps.page_size, false, &p) != 0)
+				return NULL;
+			while (__atomic_exchange_n(&pm_slab_lock, 1, __ATOMIC_ACQUIRE))
+				_rz_os_yield();
+			bool used = !pm_slab.base || pm_slab.next >= PM_SLAB_LEAVES;
+			if (used) {
+				pm_slab.base = p;
+				pm_slab.next = 0;
+			}
+			__atomic_store_n(&pm_slab_lock, 0, __ATOMIC_RELEASE);
+			if (!used)
+				_rz_vm_unmap(p, bytes * PM_SLAB_LEAVES);
+		}
+	}
+}
+
+/* The leaf for address a, made on first use (lock-free publication: the
+ * loser of a race leaves its leaf unused). NULL when out of memory. */
+static struct pm_leaf *pm_leaf_get(uintptr_t a)
+{
+	size_t i = a >> PM_LEAF_SHIFT;
+	struct pm_leaf *l = __atomic_load_n(&pm_top[i], __ATOMIC_ACQUIRE);
+	if (l)
+		return l;
+	struct pm_leaf *fresh = pm_leaf_new();
+	if (!fresh)
+		return NULL;
+	struct pm_leaf *expected = NULL;
+	if (!__atomic_compare_exchange_n(&pm_top[i], &expected, fresh, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return expected;
+	return fresh;
+}
+
+/* Sets or clears the units [u0, u1) of grain g (u1 <= 512). Leaf locked. */
+static void pm_grain_bits(struct pm_leaf *l, size_t g, size_t u0, size_t u1, bool set)
+{
+	for (size_t u = u0; u < u1;) {
+		size_t w = u / 64, b = u % 64;
+		size_t n = u1 - u < 64 - b ? u1 - u : 64 - b;
+		uint64_t mask = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << b;
+		uint64_t v = LOAD(l->bits[g][w]);
+		STORE(l->bits[g][w], set ? v | mask : v & ~mask);
+		u += n;
+	}
+}
+
+/* Marks units [u0, u1) of grain g of leaf l. Leaf locked. */
+static void pm_grain_mark(struct pm_leaf *l, size_t g, size_t u0, size_t u1, bool set)
+{
+	uint16_t c = LOAD(l->count[g]);
+	size_t n = u1 - u0;
+	if (set) {
+		if (n == PM_UNITS && PM_COUNT(c) == 0) {
+			/* Whole grain: the count says it all. */
+			__atomic_store_n(&l->count[g], (uint16_t)(PM_UNITS | (c & PM_BITS_USED)),
+			    __ATOMIC_RELEASE);
+			return;
+		}
+		pm_grain_bits(l, g, u0, u1, true);
+		__atomic_store_n(&l->count[g], (uint16_t)((PM_COUNT(c) + n) | PM_BITS_USED),
+		    __ATOMIC_RELEASE);
+		return;
+	}
+	if (n == PM_UNITS) {
+		/* The whole grain goes: no bit may say otherwise afterwards. */
+		if (c & PM_BITS_USED)
+			for (size_t w = 0; w < PM_WORDS; w++)
+				STORE(l->bits[g][w], 0);
+		__atomic_store_n(&l->count[g], (uint16_t)0, __ATOMIC_RELEASE);
+		return;
+	}
+	if (PM_COUNT(c) == PM_UNITS && !(c & PM_BITS_USED)) {
+		/* A grain counted whole: write its bits out before it becomes
+		 * partial, so readers that see the new count see the bits. */
+		pm_grain_bits(l, g, 0, PM_UNITS, true);
+	}
+	pm_grain_bits(l, g, u0, u1, false);
+	size_t left = PM_COUNT(c) >= n ? PM_COUNT(c) - n : 0;
+	__atomic_store_n(&l->count[g], (uint16_t)(left ? (left | PM_BITS_USED) : 0),
+	    __ATOMIC_RELEASE);
+}
+
+static void pm_mark(uintptr_t addr, size_t len, bool set)
+{
+	if (len == 0)
+		return;
+	uintptr_t end = addr + len;
+	if (end < addr || (end - 1) >> PM_VA_SHIFT) {
+		if (set)
+			__atomic_fetch_add(&pm_lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	for (uintptr_t a = addr; a < end;) {
+		uintptr_t leaf_end = ((a >> PM_LEAF_SHIFT) + 1) << PM_LEAF_SHIFT;
+		uintptr_t stop = end < leaf_end ? end : leaf_end;
+		struct pm_leaf *l = pm_leaf_get(a);
+		if (!l) {
+			if (set)
+				__atomic_fetch_add(&pm_lost, 1, __ATOMIC_RELAXED);
+			a = stop;
+			continue;
+		}
+		pm_lock(l);
+		while (a < stop) {
+			uintptr_t grain_end = ((a >> PM_GRAIN_SHIFT) + 1) << PM_GRAIN_SHIFT;
+			uintptr_t e = stop < grain_end ? stop : grain_end;
+			size_t g = (a >> PM_GRAIN_SHIFT) & (PM_GRAINS - 1);
+			size_t u0 = (a >> PM_UNIT_SHIFT) & (PM_UNITS - 1);
+			size_t u1 = u0 + ((e - a) >> PM_UNIT_SHIFT);
+			pm_grain_mark(l, g, u0, u1, set);
+			a = e;
+		}
+		pm_unlock(l);
+	}
+}
+
+void _rz_pagemap_set(uintptr_t addr, size_t len)
+{
+	pm_mark(addr, len, true);
+}
+
+void _rz_pagemap_clear(uintptr_t addr, size_t len)
+{
+	pm_mark(addr, len, false);
+}
+
+bool _rz_pagemap_has(uintptr_t p)
+{
+	if (p >> PM_VA_SHIFT)
+		return LOAD(pm_lost) != 0;
+	struct pm_leaf *l = __atomic_load_n(&pm_top[p >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+	if (!l)
+		return LOAD(pm_lost) != 0;
+	size_t g = (p >> PM_GRAIN_SHIFT) & (PM_GRAINS - 1);
+	uint16_t c = PM_COUNT(__atomic_load_n(&l->count[g], __ATOMIC_ACQUIRE));
+	if (c == 0)
+		return false;
+	if (c >= PM_UNITS)
+		return true;
+	size_t u = (p >> PM_UNIT_SHIFT) & (PM_UNITS - 1);
+	return (LOAD(l->bits[g][u / 64]) >> (u % 64)) & 1;
+}
+
+/* ---- graveyard ------------------------------------------------------------ */
+
+#define GRAVE_SLOTS 256
+static uintptr_t graveyard[GRAVE_SLOTS];
+/* Addresses ever buried: while 0 (no large block ever freed) a check is
+ * one load. */
+static uint64_t grave_count;
+
+static size_t grave_slot(uintptr_t addr)
+{
+	return (size_t)(((uint64_t)(addr >> 12) * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+void _rz_grave_add(uintptr_t addr)
+{
+	if (LOAD(grave_count) == 0)
+		STORE(grave_count, 1);
+	STORE(graveyard[grave_slot(addr)], addr);
+}
+
+void _rz_grave_forget(uintptr_t addr, size_t len)
+{
+	if (LOAD(grave_count) == 0)
+		return;
+	for (size_t i = 0; i < GRAVE_SLOTS; i++) {
+		uintptr_t g = LOAD(graveyard[i]);
+		if (g >= addr && g - addr < len)
+			STORE(graveyard[i], 0);
+	}
+}
+
+bool _rz_grave_has(uintptr_t addr)
+{
+	if (LOAD(grave_count) == 0)
+		return false;
+	return LOAD(graveyard[grave_slot(addr)]) == addr;
+}
