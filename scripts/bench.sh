@@ -26,8 +26,9 @@ die() { say "$*"; exit 2; }
 
 growth_workloads='grow1 growdouble grow8 growshrink growmany'
 churn_workloads='largechurn smallchurn smallchurn2 smallchurn4'
+scale_workloads='vector1m vector4m vector64m lchurn1 lchurn2 lchurn4 lrealloc1 lrealloc2 lrealloc4 alignedfree'
 real_workloads='perl python tcl sqlite git'
-all_workloads="$growth_workloads $churn_workloads $real_workloads touch"
+all_workloads="$growth_workloads $churn_workloads $scale_workloads $real_workloads touch"
 default_allocators='system rezone jemalloc mimalloc tcmalloc'
 
 usage() {
@@ -40,6 +41,7 @@ Runs the rezone benchmarks under several allocators and compares them.
   --workloads LIST    comma-separated names or groups (default: all)
                         growth: $growth_workloads
                         churn:  $churn_workloads
+                        scale:  $scale_workloads
                         real:   $real_workloads
                         touch   (the page-fault floor, system only)
   --allocators LIST   comma-separated (default: $(echo $default_allocators | tr ' ' ,));
@@ -100,6 +102,20 @@ workload_def() {
 		wl_args='ops=10M slots=4096 min=16 max=1024 threads=2' q='ops=200K slots=4096 min=16 max=1024 threads=2' ;;
 	smallchurn4) wl_prog=smallchurn wl_metric=op
 		wl_args='ops=10M slots=4096 min=16 max=1024 threads=4' q='ops=200K slots=4096 min=16 max=1024 threads=4' ;;
+	vector1m) wl_prog=vector wl_metric=op
+		wl_args='rounds=3000 top=1M' q='rounds=50 top=1M' ;;
+	vector4m) wl_prog=vector wl_metric=op
+		wl_args='rounds=1000 top=4M' q='rounds=20 top=4M' ;;
+	vector64m) wl_prog=vector wl_metric=op
+		wl_args='rounds=30 top=64M' q='rounds=2 top=64M' ;;
+	lchurn[124]) wl_prog=largechurn wl_metric=op
+		wl_args="ops=40000 slots=8 min=256K max=4M threads=${1#lchurn}"
+		q="ops=400 slots=8 min=256K max=4M threads=${1#lchurn}" ;;
+	lrealloc[124]) wl_prog=largechurn wl_metric=op
+		wl_args="ops=40000 slots=8 min=256K max=4M threads=${1#lrealloc} realloc=1"
+		q="ops=400 slots=8 min=256K max=4M threads=${1#lrealloc} realloc=1" ;;
+	alignedfree) wl_prog=alignedfree wl_metric=op
+		wl_args='ops=200000 live=60000' q='ops=20000 live=2000' ;;
 	touch) wl_prog=touch wl_kind=floor wl_metric=wall
 		wl_args='size=1G chunk=1M' q='size=32M chunk=1M' ;;
 	perl) wl_prog=perl wl_kind=real wl_metric=wall wl_args=256 q=16 ;;
@@ -194,6 +210,7 @@ for w in $workloads; do
 	all) wl_list="$wl_list $all_workloads" ;;
 	growth) wl_list="$wl_list $growth_workloads" ;;
 	churn) wl_list="$wl_list $churn_workloads" ;;
+	scale) wl_list="$wl_list $scale_workloads" ;;
 	real) wl_list="$wl_list $real_workloads" ;;
 	*) workload_def "$w" '' || die "unknown workload: $w (known: $all_workloads)"
 		wl_list="$wl_list $w" ;;

@@ -9,9 +9,9 @@
  *   mremap(p, old, new, 0) on one mapping;
  * - MREMAP_MAYMOVE moves page tables; with equal offsets modulo 2 MiB whole
  *   page-table pages move (1 GiB in ~0.2 ms, against ~4 ms otherwise);
- * - under vm.overcommit_memory=2 even MAP_NORESERVE read-write mappings are
- *   charged, so reservations are PROT_NONE there and pages are opened with
- *   mprotect as blocks grow.
+ * - under vm.overcommit_memory=2 read-write mappings are charged, so
+ *   reservations are PROT_NONE there and pages are opened with mprotect
+ *   as blocks grow.
  * May include: os.h, config.h, Linux and POSIX headers.
  */
 #include "config.h"
@@ -37,10 +37,6 @@
 
 #if !defined(__linux__)
 #error "vm_linux.c is the Linux backend"
-#endif
-
-#ifndef MAP_NORESERVE
-#define MAP_NORESERVE 0
 #endif
 
 #define LINUX_HUGE_ALIGN ((size_t)2 << 20)
@@ -105,14 +101,16 @@ static int linux_prot(bool writable)
 }
 
 /* Maps size bytes at an address aligned to align by over-mapping and
- * trimming the ends (two munmaps at most). Writable mappings are never
- * MAP_NORESERVE: under overcommit 0 that flag skips the kernel's check, so
- * malloc(1 TiB) on a 24 GiB machine "succeeded" and the process was killed
- * when it touched the memory; without it the kernel refuses as it does for
- * glibc. Inaccessible reservations are not charged either way. */
+ * trimming the ends (two munmaps at most). Never MAP_NORESERVE: under
+ * overcommit 0 that flag skips the kernel's check, so malloc(1 TiB) on a
+ * 24 GiB machine "succeeded" and the process was killed when it touched
+ * the memory; and a reservation made with it is not charged when
+ * mprotect later opens it. Without it the kernel refuses what it cannot
+ * back, as it does for glibc; inaccessible reservations are not charged
+ * until opened. */
 static int linux_map_aligned(size_t size, size_t align, int prot, void **out)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | (prot == PROT_NONE ? MAP_NORESERVE : 0);
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	size_t pg = _rz_caps.page_size;
 	if (align <= pg) {
 		void *p = mmap(NULL, size, prot, flags, -1, 0);
@@ -161,8 +159,7 @@ int _rz_vm_decommit(void *p, size_t size)
 		return madvise(p, size, MADV_DONTNEED) == 0 ? 0 : errno;
 	/* Strict commit: mapping PROT_NONE over the range drops the pages and
 	 * the commit charge in one call. */
-	void *q = mmap(p, size, PROT_NONE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	return q == MAP_FAILED ? errno : 0;
 }
 

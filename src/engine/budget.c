@@ -27,6 +27,7 @@
 
 static size_t budget_held;  /* address space of live + cached mappings */
 static size_t budget_limit; /* 0: not computed yet */
+static bool budget_locked;  /* mlockall(MCL_FUTURE) in force */
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -70,9 +71,14 @@ static size_t page_round(size_t n)
 	return n > (size_t)-1 - pg ? 0 : (n + pg - 1) & ~(pg - 1);
 }
 
+void _rz_budget_set_locked(bool locked)
+{
+	__atomic_store_n(&budget_locked, locked, __ATOMIC_RELAXED);
+}
+
 static size_t budget_headroom(size_t n, uint32_t grows)
 {
-	size_t pct = _rz_opt.headroom_pct;
+	size_t pct = LOAD(budget_locked) ? 0 : _rz_opt.headroom_pct;
 	size_t extra = n / 100 * pct + (n % 100) * pct / 100;
 	if (grows)
 		extra = extra > MAX_HEADROOM / 7 ? MAX_HEADROOM : extra * 7;

@@ -12,6 +12,7 @@
 #ifndef RZ_ENGINE_BUDGET_H
 #define RZ_ENGINE_BUDGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@
 size_t _rz_budget_reserve(size_t n, uint32_t grows) RZ_HIDDEN;
 /* The same without a budget check (what the policy alone asks for). */
 size_t _rz_budget_wanted(size_t n, uint32_t grows) RZ_HIDDEN;
+/* While the process locks future mappings (mlockall), no headroom. */
+void _rz_budget_set_locked(bool locked) RZ_HIDDEN;
 /* Re-reads the process limits; called next to every new mapping. */
 void _rz_budget_refresh(void) RZ_HIDDEN;
 /* Address space rezone holds changed by delta bytes (mapped > 0). */

@@ -71,8 +71,8 @@ size_t _rz_release_cache(void) RZ_HIDDEN;
 /* false: p is certainly not in memory rezone maps; true: it may be. */
 bool _rz_maybe_ours(const void *p) RZ_HIDDEN;
 
-/* The program is about to mlockall(): current, future as in MCL_CURRENT,
- * MCL_FUTURE (both false for MCL_ONFAULT, which populates nothing). */
+/* The program is about to call mlockall() (current, future: MCL_CURRENT,
+ * MCL_FUTURE) or munlockall() (both false). */
 void _rz_lock_memory(bool current, bool future) RZ_HIDDEN;
 
 /* Fork handlers, installed by the front end. */

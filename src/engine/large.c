@@ -35,6 +35,7 @@
 #include "engine/decay.h"
 #include "engine/diag.h"
 #include "engine/large.h"
+#include "engine/meta.h"
 #include "engine/options.h"
 #include "engine/pagemap.h"
 #include "engine/stats.h"
@@ -68,7 +69,7 @@ static size_t large_map_align(size_t reserved, size_t align)
 int _rz_large_init(void)
 {
 	_rz_cache_init();
-	_rz_pagemap_init();
+	_rz_meta_init();
 	return _rz_table_init();
 }
 
@@ -519,13 +520,12 @@ size_t _rz_large_reclaim(void)
 
 void _rz_large_lock_memory(bool current, bool future)
 {
-	/* From now on reserve inaccessible: mlockall(MCL_FUTURE) populates
-	 * and locks every new accessible mapping, headroom included (a
-	 * 300 KiB block grown to 2.4 MiB had 20 MiB locked). Blocks mapped
-	 * before keep working: every strict-commit path also handles a
-	 * reservation that is accessible throughout. */
-	if (future)
-		__atomic_store_n(&_rz_caps.commit_is_free, false, __ATOMIC_RELAXED);
+	/* mlockall(MCL_FUTURE) locks every new mapping in full, headroom
+	 * included (a 300 KiB block grown to 2.4 MiB had 20 MiB locked and
+	 * resident), and the kernel counts even PROT_NONE mappings against
+	 * RLIMIT_MEMLOCK. So while it holds, blocks get no headroom: they
+	 * grow by mremap, as under glibc. */
+	_rz_budget_set_locked(future);
 	/* MCL_CURRENT locks what is mapped now: give back headroom first. */
 	if (current)
 		_rz_large_reclaim();

@@ -50,10 +50,9 @@ size_t _rz_large_flush_cache(void) RZ_HIDDEN;
 /* Returns cached mappings the cache gave up (decay, eviction). */
 void _rz_large_unmap_cached(const struct _rz_cached *c, size_t n) RZ_HIDDEN;
 
-/* The program is about to lock its memory (mlockall): with future, new
- * headroom is reserved inaccessible (so it is never populated or locked)
- * and opened as blocks grow; with current, headroom and the cache go back
- * first. */
+/* The program is about to call mlockall (or munlockall: both false):
+ * future as MCL_FUTURE, under which new blocks get no headroom (it would
+ * be locked); with current, headroom and the cache go back first. */
 void _rz_large_lock_memory(bool current, bool future) RZ_HIDDEN;
 
 /* Fork: hold the shard locks across fork; the child re-creates them. */

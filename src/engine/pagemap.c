@@ -15,8 +15,9 @@
  * bits. Writers of one leaf serialise on the leaf's own spinlock (ranges
  * are marked on map/unmap paths, next to a system call). The 4 KiB unit
  * does not depend on the OS page: 16 KiB pages just set four bits.
- * May include: pagemap.h, backend/os.h.
+ * May include: pagemap.h, meta.h, backend/os.h.
  */
+#include "engine/meta.h"
 #include "engine/pagemap.h"
 
 #define PM_UNIT_SHIFT 12
@@ -57,67 +58,6 @@ static void pm_unlock(struct pm_leaf *l)
 	__atomic_store_n(&l->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Leaves come from slabs reserved inaccessible, 64 leaves (2.3 MiB) at a
- * time, each leaf opened when first used: the first slab is reserved at
- * set-up, before any block, so that leaves never land right behind a
- * block and take the room it would grow into (first-fit placement on
- * Mach put the first leaf there). */
-#define PM_SLAB_LEAVES 64
-struct pm_slab {
-	char *base;      /* NULL: none yet */
-	uint32_t next;   /* leaves handed out */
-};
-static struct pm_slab pm_slab;
-static uint32_t pm_slab_lock;
-
-static size_t pm_leaf_bytes(void)
-{
-	size_t pg = _rz_caps.page_size;
-	return (sizeof(struct pm_leaf) + pg - 1) & ~(pg - 1);
-}
-
-void _rz_pagemap_init(void)
-{
-	void *p;
-	if (!pm_slab.base &&
-	    _rz_vm_map(pm_leaf_bytes() * PM_SLAB_LEAVES, _rz_caps.page_size, false, &p) == 0)
-		pm_slab.base = p;
-}
-
-/* A fresh, zeroed, open leaf; NULL when out of memory. Leaves are made
- * rarely (one per GiB of address space ever used), so a spinlock is
- * fine, but the map/commit system calls run outside it. */
-static struct pm_leaf *pm_leaf_new(void)
-{
-	size_t bytes = pm_leaf_bytes();
-	for (;;) {
-		while (__atomic_exchange_n(&pm_slab_lock, 1, __ATOMIC_ACQUIRE))
-			_rz_os_yield();
-		char *leaf = NULL;
-		if (pm_slab.base && pm_slab.next < PM_SLAB_LEAVES)
-			leaf = pm_slab.base + bytes * pm_slab.next++;
-		bool need_slab = leaf == NULL;
-		__atomic_store_n(&pm_slab_lock, 0, __ATOMIC_RELEASE);
-		if (leaf)
-			return _rz_vm_commit(leaf, bytes) == 0 ? (struct pm_leaf *)leaf : NULL;
-		if (need_slab) {
-			void *p;
-			if (_rz_vm_map(bytes * PM_SLAB_LEAVES, _rz_caps.page_size, false, &p) != 0)
-				return NULL;
-			while (__atomic_exchange_n(&pm_slab_lock, 1, __ATOMIC_ACQUIRE))
-				_rz_os_yield();
-			bool used = !pm_slab.base || pm_slab.next >= PM_SLAB_LEAVES;
-			if (used) {
-				pm_slab.base = p;
-				pm_slab.next = 0;
-			}
-			__atomic_store_n(&pm_slab_lock, 0, __ATOMIC_RELEASE);
-			if (!used)
-				_rz_vm_unmap(p, bytes * PM_SLAB_LEAVES);
-		}
-	}
-}
-
 /* The leaf for address a, made on first use (lock-free publication: the
  * loser of a race leaves its leaf unused). NULL when out of memory. */
 static struct pm_leaf *pm_leaf_get(uintptr_t a)
@@ -126,7 +66,7 @@ static struct pm_leaf *pm_leaf_get(uintptr_t a)
 	struct pm_leaf *l = __atomic_load_n(&pm_top[i], __ATOMIC_ACQUIRE);
 	if (l)
 		return l;
-	struct pm_leaf *fresh = pm_leaf_new();
+	struct pm_leaf *fresh = _rz_meta_alloc(sizeof(struct pm_leaf));
 	if (!fresh)
 		return NULL;
 	struct pm_leaf *expected = NULL;

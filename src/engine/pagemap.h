@@ -19,8 +19,6 @@
 
 #include "backend/os.h"
 
-/* Reserves room for the map's first leaves; called once at set-up. */
-void _rz_pagemap_init(void) RZ_HIDDEN;
 /* [addr, addr+len) became rezone's / stopped being rezone's. Ranges are
  * disjoint; addr and len are multiples of 4 KiB. Never fails: a range the
  * map cannot describe (no memory for a leaf, beyond 2^48) makes

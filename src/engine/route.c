@@ -84,9 +84,14 @@ static __attribute__((noinline, cold)) bool route_reclaim(void)
 		r_;                                                          \
 	})
 
+/* The page map first: it answers "not rezone's" for a page-aligned small
+ * block from a few cache-hot bytes, where a table probe misses the cache
+ * (with 60,000 live blocks: 90 ns a free+malloc pair against 36 with
+ * none, before this order). */
 static bool route_is_large(const void *p, struct _rz_block *b)
 {
-	return _rz_table_count() != 0 && _rz_table_find((uintptr_t)p, b);
+	return _rz_table_count() != 0 && _rz_pagemap_has((uintptr_t)p) &&
+	    _rz_table_find((uintptr_t)p, b);
 }
 
 size_t _rz_large_size(const void *p)
@@ -346,8 +351,7 @@ bool _rz_maybe_ours(const void *p)
 void _rz_lock_memory(bool current, bool future)
 {
 	_rz_init();
-	if (current || future)
-		_rz_large_lock_memory(current, future);
+	_rz_large_lock_memory(current, future);
 }
 
 void _rz_prefork(void)

@@ -8,11 +8,19 @@
  * entries back (no tombstones). Every record carries its block's own
  * spinlock; because a C program never resizes or frees one block from two
  * threads at once, that lock is contended only by the reclaimer, so
- * holding it across a system call is fine. Capacity is fixed and reserved
- * once (only pages in use are touched); when a shard is full, large
+ * holding it across a system call is fine.
+ *
+ * Memory grows with use: a shard's index starts at one page and doubles
+ * when 3/4 full (up to 16,384 slots), and records come in chunks of 256.
+ * A table reserved whole up front (14 MiB) was locked and made resident
+ * by mlockall(MCL_CURRENT) and charged under strict overcommit in every
+ * process. Outgrown index arrays stay mapped (a reader may still be
+ * probing one; its sequence check then sends it to the new one); they
+ * cost at most as much as the current ones. When a shard is full, large
  * requests fall back to the small delegate.
- * May include: table.h, backend/os.h.
+ * May include: table.h, meta.h, backend/os.h.
  */
+#include "engine/meta.h"
 #include "engine/table.h"
 
 #define TABLE_BITS 18
@@ -25,6 +33,9 @@
  * records more (one per concurrent move). */
 #define SHARD_MAX_LIVE (SHARD_CAP / 4 * 3)
 #define SHARD_RECS (SHARD_MAX_LIVE + 1024)
+#define CHUNK_RECS 256
+#define SHARD_CHUNKS ((SHARD_RECS + CHUNK_RECS - 1) / CHUNK_RECS)
+#define FIRST_CAP ((size_t)256)
 
 struct slot {
 	uintptr_t addr; /* 0: empty */
@@ -39,15 +50,15 @@ struct _rz_rec {
 	uint32_t grows;
 	uint32_t align_log;
 	uint32_t lock;
-	uint32_t pad;
+	uint32_t next_free; /* free list link (index + 1; 0: end) */
 };
 
 struct shard {
 	_rz_mutex_t lock;    /* writers */
-	struct slot *slots;
-	struct _rz_rec *recs;
-	uint32_t *free_recs; /* stack of free record indices */
-	size_t n_free;
+	struct slot *slots;  /* NULL until the first insert */
+	size_t cap;          /* slots (a power of two) */
+	struct _rz_rec *chunks[SHARD_CHUNKS];
+	uint32_t free_head;  /* free records (index + 1; 0: none) */
 	size_t hwm;          /* records ever used: scans stop here */
 	size_t live;
 	uint64_t seq;        /* odd while a writer is changing slots */
@@ -83,38 +94,23 @@ static struct shard *shard_of(uintptr_t addr)
 	return &shards[table_hash(addr) >> (64 - SHARD_BITS)];
 }
 
-static size_t home_of(uintptr_t addr)
+/* Home slot in an index of cap slots: the bits after the shard's. */
+static size_t home_of(uintptr_t addr, size_t cap)
 {
-	return (size_t)(table_hash(addr) >> (64 - TABLE_BITS)) & (SHARD_CAP - 1);
+	return (size_t)(table_hash(addr) >> (64 - TABLE_BITS)) & (cap - 1);
+}
+
+static struct _rz_rec *rec_at(const struct shard *s, size_t k)
+{
+	return &s->chunks[k / CHUNK_RECS][k % CHUNK_RECS];
 }
 
 int _rz_table_init(void)
 {
 	if (table_ready)
 		return 0;
-	size_t slots_bytes = SHARD_CAP * sizeof(struct slot);
-	size_t recs_bytes = SHARD_RECS * sizeof(struct _rz_rec);
-	size_t free_bytes = SHARD_RECS * sizeof(uint32_t);
-	size_t per = slots_bytes + recs_bytes + free_bytes;
-	size_t pg = _rz_caps.page_size;
-	size_t total = (per * SHARDS + pg - 1) & ~(pg - 1);
-	void *p;
-	int err = _rz_vm_map(total, pg, false, &p);
-	if (err)
-		return err;
-	err = _rz_vm_commit(p, total);
-	if (err) {
-		_rz_vm_unmap(p, total);
-		return err;
-	}
-	for (size_t i = 0; i < SHARDS; i++) {
-		char *base = (char *)p + i * per;
-		struct shard *s = &shards[i];
-		_rz_mutex_init(&s->lock);
-		s->slots = (struct slot *)base;
-		s->recs = (struct _rz_rec *)(base + slots_bytes);
-		s->free_recs = (uint32_t *)(base + slots_bytes + recs_bytes);
-	}
+	for (size_t i = 0; i < SHARDS; i++)
+		_rz_mutex_init(&shards[i].lock);
 	__atomic_store_n(&table_ready, true, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -136,22 +132,26 @@ static struct _rz_rec *table_lookup(uintptr_t addr)
 			table_relax();
 			continue;
 		}
+		struct slot *slots = __atomic_load_n(&s->slots, __ATOMIC_ACQUIRE);
+		size_t cap = LOAD(s->cap);
+		if (!slots)
+			return NULL;
 		uint64_t rec = (uint64_t)-1;
-		for (size_t i = home_of(addr);; i = (i + 1) & (SHARD_CAP - 1)) {
-			uintptr_t a = LOAD(s->slots[i].addr);
+		for (size_t i = home_of(addr, cap);; i = (i + 1) & (cap - 1)) {
+			uintptr_t a = LOAD(slots[i].addr);
 			if (a == 0)
 				break;
 			if (a == addr) {
-				rec = LOAD(s->slots[i].rec);
+				rec = LOAD(slots[i].rec);
 				break;
 			}
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (LOAD(s->seq) != seq)
 			continue;
-		if (rec >= SHARD_RECS)
+		if (rec >= LOAD(s->hwm))
 			return NULL;
-		struct _rz_rec *r = &s->recs[rec];
+		struct _rz_rec *r = rec_at(s, rec);
 		/* A record is reused only after its block is freed; a block's
 		 * owner never sees that, anyone else gets a consistent "no". */
 		return __atomic_load_n(&r->addr, __ATOMIC_ACQUIRE) == addr ? r : NULL;
@@ -209,26 +209,68 @@ static void write_end(struct shard *s)
 	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
 }
 
+/* Puts (addr, ri) into the index at its first free slot. Shard locked. */
+static void slot_put(struct slot *slots, size_t cap, uintptr_t addr, uint64_t ri)
+{
+	size_t i = home_of(addr, cap);
+	while (slots[i].addr != 0)
+		i = (i + 1) & (cap - 1);
+	STORE(slots[i].rec, ri);
+	STORE(slots[i].addr, addr);
+}
+
+/* Makes room for one more block: a first index, a bigger one past 3/4
+ * full, a new chunk of records. false when out of memory. Shard locked. */
+static bool shard_grow(struct shard *s)
+{
+	if (!s->slots || s->live + 1 > s->cap / 4 * 3) {
+		size_t cap = s->slots ? s->cap * 2 : FIRST_CAP;
+		if (cap > SHARD_CAP)
+			return s->live + 1 < SHARD_CAP; /* only moves get here */
+		struct slot *fresh = _rz_meta_alloc(cap * sizeof(struct slot));
+		if (!fresh)
+			return false;
+		for (size_t i = 0; s->slots && i < s->cap; i++)
+			if (s->slots[i].addr)
+				slot_put(fresh, cap, s->slots[i].addr, s->slots[i].rec);
+		write_begin(s);
+		__atomic_store_n(&s->slots, fresh, __ATOMIC_RELEASE);
+		STORE(s->cap, cap);
+		write_end(s);
+	}
+	if (s->free_head == 0 && s->hwm % CHUNK_RECS == 0 && !s->chunks[s->hwm / CHUNK_RECS]) {
+		struct _rz_rec *c = _rz_meta_alloc(CHUNK_RECS * sizeof(struct _rz_rec));
+		if (!c)
+			return false;
+		__atomic_store_n(&s->chunks[s->hwm / CHUNK_RECS], c, __ATOMIC_RELEASE);
+	}
+	return true;
+}
+
 static int table_insert(const struct _rz_block *b, size_t max_live)
 {
 	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
 		return 12; /* ENOMEM: this file includes no OS or errno header */
 	struct shard *s = shard_of(b->addr);
 	_rz_mutex_lock(&s->lock);
-	if (s->live >= max_live) {
+	if (s->live >= max_live || !shard_grow(s)) {
 		_rz_mutex_unlock(&s->lock);
 		return 12;
 	}
-	uint32_t ri = s->n_free ? s->free_recs[--s->n_free] : (uint32_t)s->hwm++;
-	struct _rz_rec *r = &s->recs[ri];
+	uint32_t ri;
+	if (s->free_head) {
+		ri = s->free_head - 1;
+		s->free_head = rec_at(s, ri)->next_free;
+	} else {
+		ri = (uint32_t)s->hwm;
+	}
+	struct _rz_rec *r = rec_at(s, ri);
 	rec_fill(r, b);
 	__atomic_store_n(&r->addr, b->addr, __ATOMIC_RELEASE);
-	size_t i = home_of(b->addr);
-	while (s->slots[i].addr != 0)
-		i = (i + 1) & (SHARD_CAP - 1);
+	if (ri == s->hwm)
+		__atomic_store_n(&s->hwm, s->hwm + 1, __ATOMIC_RELEASE);
 	write_begin(s);
-	STORE(s->slots[i].rec, (uint64_t)ri);
-	STORE(s->slots[i].addr, b->addr);
+	slot_put(s->slots, s->cap, b->addr, ri);
 	write_end(s);
 	s->live++;
 	__atomic_fetch_add(&table_live, 1, __ATOMIC_RELAXED);
@@ -276,35 +318,41 @@ void _rz_table_remove(struct _rz_rec *r)
 	rec_unlock(r);
 	struct shard *s = shard_of(addr);
 	_rz_mutex_lock(&s->lock);
-	size_t i = home_of(addr);
-	while (s->slots[i].addr != addr) {
-		if (s->slots[i].addr == 0) {
-			_rz_mutex_unlock(&s->lock);
-			return;
-		}
-		i = (i + 1) & (SHARD_CAP - 1);
+	struct slot *slots = s->slots;
+	size_t cap = s->cap;
+	size_t i = slots ? home_of(addr, cap) : 0;
+	while (slots && slots[i].addr != addr) {
+		if (slots[i].addr == 0)
+			slots = NULL;
+		else
+			i = (i + 1) & (cap - 1);
 	}
-	uint32_t ri = (uint32_t)s->slots[i].rec;
+	if (!slots) {
+		_rz_mutex_unlock(&s->lock);
+		return;
+	}
+	uint32_t ri = (uint32_t)slots[i].rec;
 	write_begin(s);
 	/* Backward-shift deletion: pull up every entry that probed past i. */
 	size_t j = i;
 	for (;;) {
-		j = (j + 1) & (SHARD_CAP - 1);
-		uintptr_t a = s->slots[j].addr;
+		j = (j + 1) & (cap - 1);
+		uintptr_t a = slots[j].addr;
 		if (a == 0)
 			break;
-		size_t home = home_of(a);
+		size_t home = home_of(a, cap);
 		/* Entry j may move to i unless its home lies in (i, j]. */
 		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
 		if (between)
 			continue;
-		STORE(s->slots[i].rec, s->slots[j].rec);
-		STORE(s->slots[i].addr, a);
+		STORE(slots[i].rec, slots[j].rec);
+		STORE(slots[i].addr, a);
 		i = j;
 	}
-	STORE(s->slots[i].addr, 0);
+	STORE(slots[i].addr, 0);
 	write_end(s);
-	s->free_recs[s->n_free++] = ri;
+	rec_at(s, ri)->next_free = s->free_head;
+	s->free_head = ri + 1;
 	s->live--;
 	__atomic_fetch_sub(&table_live, 1, __ATOMIC_RELAXED);
 	_rz_mutex_unlock(&s->lock);
@@ -317,9 +365,9 @@ void _rz_table_each_locked(bool (*fn)(struct _rz_block *, void *), void *arg)
 	struct _rz_block b;
 	for (size_t i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
-		size_t hwm = LOAD(s->hwm);
+		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
 		for (size_t k = 0; k < hwm; k++) {
-			struct _rz_rec *r = &s->recs[k];
+			struct _rz_rec *r = rec_at(s, k);
 			if (LOAD(r->addr) == 0)
 				continue;
 			rec_lock(r);
@@ -337,10 +385,10 @@ void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg)
 	struct _rz_block b;
 	for (size_t i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
-		size_t hwm = LOAD(s->hwm);
+		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
 		for (size_t k = 0; k < hwm; k++) {
-			if (LOAD(s->recs[k].addr)) {
-				rec_read(&s->recs[k], &b);
+			if (LOAD(rec_at(s, k)->addr)) {
+				rec_read(rec_at(s, k), &b);
 				if (b.addr)
 					fn(&b, arg);
 			}
@@ -354,9 +402,9 @@ bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 		return false;
 	for (size_t i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
-		size_t hwm = LOAD(s->hwm);
+		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
 		for (size_t k = 0; k < hwm; k++) {
-			struct _rz_rec *r = &s->recs[k];
+			struct _rz_rec *r = rec_at(s, k);
 			uintptr_t a = LOAD(r->addr);
 			if (a && p >= a && p - a < LOAD(r->reserved)) {
 				rec_read(r, out);
@@ -385,6 +433,6 @@ void _rz_table_postfork_child(void)
 		struct shard *s = &shards[i];
 		_rz_mutex_init(&s->lock);
 		for (size_t k = 0; k < s->hwm; k++)
-			STORE(s->recs[k].lock, 0);
+			STORE(rec_at(s, k)->lock, 0);
 	}
 }

@@ -47,7 +47,7 @@ Test(exports, library_exports_the_whole_malloc_family)
 		"pvalloc", "malloc_usable_size", "free_sized",
 		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
 		"__libc_calloc", "__libc_realloc", "__libc_memalign",
-		"mlockall", NULL,
+		"mlockall", "munlockall", NULL,
 	};
 
 	exports_require_functions(family);

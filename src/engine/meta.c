@@ -1,0 +1,45 @@
+/*
+ * meta.c - bookkeeping memory: a bump allocator over a range reserved
+ * inaccessible at set-up, each piece opened when handed out.
+ *
+ * 4 MiB hold the first 100 page-map leaves (one per GiB of address space
+ * rezone has used) or a table of a few thousand blocks; bigger processes
+ * map further pieces one by one. Reserved, not committed: it costs
+ * address space only (it is counted by RLIMIT_AS and, like every mapping,
+ * by mlockall(MCL_CURRENT)'s locked total, but never resident unused).
+ * May include: meta.h, backend/os.h.
+ */
+#include "engine/meta.h"
+
+#define META_RESERVE ((size_t)4 << 20)
+
+static char *meta_base;
+static size_t meta_used;
+
+void _rz_meta_init(void)
+{
+	void *p;
+	if (!meta_base && _rz_vm_map(META_RESERVE, _rz_caps.page_size, false, &p) == 0)
+		meta_base = p;
+}
+
+void *_rz_meta_alloc(size_t bytes)
+{
+	size_t pg = _rz_caps.page_size;
+	bytes = (bytes + pg - 1) & ~(pg - 1);
+	void *p = NULL;
+	if (meta_base) {
+		size_t at = __atomic_fetch_add(&meta_used, bytes, __ATOMIC_RELAXED);
+		if (at + bytes <= META_RESERVE)
+			p = meta_base + at;
+	}
+	if (!p && _rz_vm_map(bytes, pg, false, &p) != 0)
+		return NULL;
+	if (_rz_vm_commit(p, bytes) != 0) {
+		/* An opened piece of the range stays unused; a mapping goes. */
+		if ((char *)p < meta_base || (char *)p >= meta_base + META_RESERVE)
+			_rz_vm_unmap(p, bytes);
+		return NULL;
+	}
+	return p;
+}

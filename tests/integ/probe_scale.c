@@ -1,0 +1,329 @@
+/*
+ * probe_scale.c - scenarios for large blocks at scale: grown buffers reused,
+ * impossible requests refused, process limits honoured, locked memory,
+ * idle memory returned, address space kept proportionate, page-aligned
+ * small frees independent of the number of live large blocks.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+#define KiB ((size_t)1024)
+#define MiB (KiB * 1024)
+#define GiB (MiB * 1024)
+
+/* A field of /proc/self/status in bytes (VmRSS, VmHWM, VmLck, VmSize). */
+static size_t status_bytes(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kib = 0, n = strlen(field);
+
+	CHECK(f != NULL, "fopen /proc/self/status");
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			kib = strtoull(line + n + 1, NULL, 10);
+	fclose(f);
+	return kib * KiB;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A vector grown by doubling from 1 KiB to top, touching what it adds. */
+static void *vector_grow(size_t top)
+{
+	unsigned char *v = malloc(KiB);
+	CHECK(v != NULL, "malloc 1 KiB");
+	memset(v, 1, KiB);
+	for (size_t n = 2 * KiB; n <= top; n *= 2) {
+		v = realloc(v, n);
+		CHECK(v != NULL, "realloc to %zu", n);
+		memset(v + n / 2, 2, n / 2);
+	}
+	return v;
+}
+
+/* vector-reuse TOP ROUNDS: the freed vector's mapping is the next one's. */
+static int scale_vector_reuse(int argc, char **argv)
+{
+	size_t top = argc > 0 ? strtoull(argv[0], NULL, 0) : MiB;
+	unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 200;
+	struct rezone_stats before = probe_stats();
+
+	for (unsigned i = 0; i < rounds; i++)
+		free(vector_grow(top));
+	struct rezone_stats after = probe_stats();
+	uint64_t hits = after.cache_hits - before.cache_hits;
+	CHECK(hits + 2 >= rounds, "only %llu cache hits in %u vectors",
+	      (unsigned long long)hits, rounds);
+	size_t hwm = status_bytes("VmHWM");
+	CHECK(hwm < 3 * top + 24 * MiB, "peak RSS %zu MiB for vectors of %zu MiB",
+	      hwm >> 20, top >> 20);
+	return 0;
+}
+
+/* Bytes the kernel cannot back: four times RAM + swap. */
+static size_t impossible_size(void)
+{
+	struct sysinfo si;
+	CHECK(sysinfo(&si) == 0, "sysinfo");
+	return ((size_t)si.totalram + si.totalswap) * si.mem_unit * 4;
+}
+
+static int overcommit_mode(void)
+{
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	int mode = 0;
+	if (f) {
+		if (fscanf(f, "%d", &mode) != 1)
+			mode = 0;
+		fclose(f);
+	}
+	return mode;
+}
+
+#define CHECK_ENOMEM(expr, what)                                            \
+	do {                                                                \
+		errno = 0;                                                  \
+		void *r_ = (expr);                                          \
+		CHECK(r_ == NULL && errno == ENOMEM, "%s of %zu GiB: %p, errno %d", \
+		      what, big >> 30, r_, errno);                          \
+	} while (0)
+
+/* impossible: requests the machine cannot back fail at once. */
+static int scale_impossible(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	if (overcommit_mode() == 1) {
+		printf("overcommit_memory=1: the kernel backs anything (glibc succeeds too)\n");
+		return PROBE_SKIP;
+	}
+	size_t big = probe_opaque(impossible_size());
+	CHECK_ENOMEM(malloc(big), "malloc");
+	CHECK_ENOMEM(calloc(1, big), "calloc");
+	CHECK_ENOMEM(memalign(2 * MiB, big), "memalign");
+	CHECK_ENOMEM(aligned_alloc(4096, big), "aligned_alloc");
+	void *out = NULL;
+	CHECK(posix_memalign(&out, 64, big) == ENOMEM && out == NULL, "posix_memalign");
+	unsigned char *p = malloc(MiB);
+	CHECK(p != NULL, "malloc 1 MiB");
+	probe_fill(p, 0, MiB, 5);
+	CHECK_ENOMEM(realloc(p, big), "realloc");
+	CHECK_PATTERN(p, 0, MiB, 5);
+	void *(*expand)(void *, size_t) = (void *(*)(void *, size_t))probe_sym("rezone_expand");
+	CHECK_ENOMEM(expand(p, big), "rezone_expand");
+	CHECK_PATTERN(p, 0, MiB, 5);
+	free(p);
+	/* Headroom never makes a request fail: a quarter of RAM + swap is
+	 * fine, as under glibc, though its headroom would not be. */
+	size_t fits = big / 16;
+	p = malloc(fits);
+	CHECK(p != NULL, "malloc of %zu MiB (a quarter of RAM + swap)", fits >> 20);
+	p[0] = p[fits - 1] = 1;
+	free(p);
+	return 0;
+}
+
+/* limit as|data: under a 2 GiB limit, many growing buffers then one big
+ * block (and 64 of 4 MiB) succeed, as under glibc. Runs in a child. */
+static int scale_limit(int argc, char **argv)
+{
+	int which = argc > 0 && strcmp(argv[0], "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		struct rlimit rl = { 2 * GiB, 2 * GiB };
+		if (setrlimit(which, &rl) != 0)
+			_exit(PROBE_SKIP);
+		static void *bufs[200];
+		for (int i = 0; i < 200; i++) {
+			bufs[i] = vector_grow(MiB);
+			if (!bufs[i])
+				_exit(10);
+		}
+		unsigned char *big = malloc(900 * MiB);
+		if (!big) {
+			fprintf(stderr, "rzprobe: malloc(900 MiB) failed, VmSize %zu MiB\n",
+			    status_bytes("VmSize") >> 20);
+			_exit(11);
+		}
+		big[0] = big[900 * MiB - 1] = 1;
+		for (int i = 0; i < 64; i++) {
+			void *q = malloc(4 * MiB);
+			if (!q) {
+				fprintf(stderr, "rzprobe: malloc(4 MiB) #%d failed\n", i);
+				_exit(12);
+			}
+			memset(q, 1, 4096);
+		}
+		_exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
+		return PROBE_SKIP;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %s %d",
+	      WIFEXITED(status) ? "exit status" : "signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
+enum { SMALL_KEPT = 2000 };
+static void *small_kept[SMALL_KEPT];
+
+/* Seconds per free+malloc pair of jemalloc's page-aligned 4 KiB class. */
+static double aligned_small_pair(void)
+{
+	double t0 = now_s();
+	for (int r = 0; r < 10; r++)
+		for (int i = 0; i < SMALL_KEPT; i++) {
+			free(small_kept[i]);
+			small_kept[i] = malloc(4096);
+		}
+	return (now_s() - t0) / (10.0 * SMALL_KEPT);
+}
+
+/* aligned-free-scale: freeing page-aligned small blocks costs the same
+ * with 60,000 live large blocks as with none (a lookup, not a scan). The
+ * small blocks are made between the large ones, so that their pages lie
+ * among rezone's mappings. */
+static int scale_aligned_free(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	enum { LIVE = 60000 };
+	for (int i = 0; i < SMALL_KEPT; i++)
+		CHECK((small_kept[i] = malloc(4096)) != NULL, "malloc 4096");
+	double none = aligned_small_pair();
+	static void *live[LIVE];
+	for (int i = 0; i < LIVE; i++) {
+		live[i] = malloc(256 * KiB);
+		CHECK(live[i] != NULL, "large block %d", i);
+		if (i % 30 == 0) {
+			free(small_kept[i / 30]);
+			small_kept[i / 30] = malloc(4096);
+		}
+	}
+	double many = aligned_small_pair();
+	/* A scan of 60,000 blocks made each pair 18-37 us, 500-900x more. */
+	double ratio = many / (none > 1e-9 ? none : 1e-9);
+	for (int i = 0; i < LIVE; i++)
+		free(live[i]);
+	for (int i = 0; i < SMALL_KEPT; i++)
+		free(small_kept[i]);
+	CHECK(ratio < 10, "page-aligned small free+malloc %.0fx slower with %d live "
+	      "large blocks (%.1f ns vs %.1f ns)", ratio, LIVE, many * 1e9, none * 1e9);
+	return 0;
+}
+
+/* mlock future|onfault|current: headroom is neither populated nor locked. */
+static int scale_mlock(int argc, char **argv)
+{
+	int flags = MCL_FUTURE;
+	if (argc > 0 && strcmp(argv[0], "onfault") == 0)
+		flags |= MCL_ONFAULT;
+	if (argc > 0 && strcmp(argv[0], "current") == 0)
+		flags |= MCL_CURRENT;
+	/* A block from before the call too (MCL_CURRENT locks what exists). */
+	unsigned char *old = malloc(300 * KiB);
+	CHECK(old != NULL, "malloc 300 KiB");
+	memset(old, 1, 300 * KiB);
+	if (mlockall(flags) != 0) {
+		printf("mlockall: %s\n", strerror(errno));
+		return PROBE_SKIP;
+	}
+	size_t before = status_bytes("VmLck");
+	unsigned char *p = malloc(300 * KiB);
+	CHECK(p != NULL, "malloc 300 KiB");
+	memset(p, 1, 300 * KiB);
+	p = realloc(p, 2400 * KiB);
+	CHECK(p != NULL, "realloc to 2.4 MiB");
+	memset(p, 2, 2400 * KiB);
+	size_t grew = status_bytes("VmLck") - before;
+	munlockall();
+	CHECK(grew <= 2400 * KiB * 11 / 10 + 256 * KiB, "%zu KiB more locked for a "
+	      "block grown to 2400 KiB", grew >> 10);
+	free(p);
+	free(old);
+	return 0;
+}
+
+/* decay: 3 s after freeing 8 x 30 MiB, with only small allocations
+ * meanwhile, the cached mappings are gone. */
+static int scale_decay(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	size_t base = status_bytes("VmRSS");
+	void *b[8];
+	for (int i = 0; i < 8; i++) {
+		b[i] = malloc(30 * MiB);
+		CHECK(b[i] != NULL, "malloc 30 MiB");
+		memset(b[i], 1, 30 * MiB);
+	}
+	for (int i = 0; i < 8; i++)
+		free(b[i]);
+	double end = now_s() + 3.0;
+	while (now_s() < end) {
+		void *s = malloc(100);
+		free(s);
+		usleep(1000);
+	}
+	size_t rss = status_bytes("VmRSS");
+	CHECK(rss <= base + 16 * MiB, "RSS %zu MiB, %zu MiB before the blocks",
+	      rss >> 20, base >> 20);
+	return 0;
+}
+
+/* address-space: headroom stays proportionate to what is allocated. */
+static int scale_address_space(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	size_t base = status_bytes("VmSize");
+	static void *v[100];
+	for (int i = 0; i < 100; i++)
+		v[i] = vector_grow(8 * MiB);
+	size_t held = status_bytes("VmSize") - base;
+	CHECK(held <= 8 * GiB, "100 buffers of 8 MiB hold %zu MiB of address space",
+	      held >> 20);
+	for (int i = 0; i < 100; i++)
+		free(v[i]);
+	/* 2,100 untouched blocks of 2.5 GiB (5.1 TiB): glibc maps them all. */
+	enum { N = 2100 };
+	static void *big[N];
+	int got = 0;
+	for (; got < N; got++)
+		if (!(big[got] = malloc(probe_opaque(5 * GiB / 2))))
+			break;
+	for (int i = 0; i < got; i++)
+		free(big[i]);
+	CHECK(got == N, "only %d of %d blocks of 2.5 GiB (errno %d)", got, N, errno);
+	return 0;
+}
+
+const struct probe_cmd probe_scale_cmds[] = {
+	{ "vector-reuse", scale_vector_reuse },
+	{ "impossible", scale_impossible },
+	{ "limit", scale_limit },
+	{ "aligned-free-scale", scale_aligned_free },
+	{ "mlock", scale_mlock },
+	{ "decay", scale_decay },
+	{ "address-space", scale_address_space },
+	{ NULL, NULL },
+};

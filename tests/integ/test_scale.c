@@ -1,0 +1,78 @@
+/*
+ * test_scale.c - specification of large blocks at scale, as a program sees
+ * it (scenarios in probe_scale.c): grown buffers are reused, impossible
+ * requests fail at once, limits that glibc lives with rezone lives with,
+ * locked memory holds no headroom, idle memory goes back, address space
+ * stays proportionate, and page-aligned small frees do not scan.
+ *
+ * Each test resets the options its scenario depends on, since the suite
+ * runs under several settings.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+
+#include "spawn.h"
+
+TestSuite(scale, .timeout = 120);
+
+#define DEFAULTS "REZONE_CACHE", "REZONE_CACHE_DECAY_MS", "REZONE_HEADROOM"
+
+Test(scale, a_vector_grown_to_1_mib_and_freed_is_the_next_vectors_home)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "vector-reuse", "0x100000", "200");
+}
+
+Test(scale, a_vector_grown_to_64_mib_and_freed_is_the_next_vectors_home)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "vector-reuse", "0x4000000", "20");
+}
+
+Test(scale, requests_bigger_than_ram_and_swap_fail_with_enomem_at_once)
+{
+	assert_probe_passes(NULL, "impossible");
+}
+
+Test(scale, many_growing_buffers_then_a_big_block_fit_under_an_address_space_limit)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "limit", "as");
+}
+
+Test(scale, many_growing_buffers_then_a_big_block_fit_under_a_data_limit)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "limit", "data");
+}
+
+Test(scale, page_aligned_small_frees_cost_the_same_with_60000_live_large_blocks)
+{
+	/* 4 KiB must be a small size for the scenario to mean anything; guard
+	 * mode splits every block in two mappings, which the 60,000 blocks
+	 * would not fit in vm.max_map_count. */
+	assert_probe_passes(PROBE_ENV("REZONE_LARGE_THRESHOLD", "REZONE_CHECK_UNKNOWN", "REZONE_GUARD"),
+	    "aligned-free-scale");
+}
+
+Test(scale, mlockall_future_locks_no_headroom)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "mlock", "future");
+}
+
+Test(scale, mlockall_current_and_future_locks_no_headroom)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "mlock", "current");
+}
+
+Test(scale, mlockall_onfault_locks_no_headroom)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "mlock", "onfault");
+}
+
+Test(scale, freed_blocks_go_back_after_the_decay_time_without_further_large_calls)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "decay");
+}
+
+Test(scale, address_space_stays_proportionate_to_the_blocks)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "address-space");
+}
