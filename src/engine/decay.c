@@ -79,8 +79,11 @@ void _rz_decay_kick(void)
 
 void _rz_decay_poll(void)
 {
-	if (LOAD(decay_state) == DECAY_UNAVAILABLE)
+	int state = LOAD(decay_state);
+	if (state == DECAY_UNAVAILABLE)
 		decay_release_due(_rz_os_now_ns());
+	else if (state == DECAY_IDLE && _rz_cache_bytes() != 0)
+		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
 }
 
 void _rz_decay_postfork_child(void)

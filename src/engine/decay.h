@@ -13,8 +13,9 @@
 /* The cache just received a mapping: make sure it will be returned after
  * the decay time (starts the helper thread if none runs). */
 void _rz_decay_kick(void) RZ_HIDDEN;
-/* Large calls run this when no helper thread could be started: releases
- * what is due. Cheap when nothing is. */
+/* Large calls run this: releases what is due when no helper thread could
+ * be started, starts one where the cache holds memory but none runs (a
+ * fork child). Cheap when nothing is due. */
 void _rz_decay_poll(void) RZ_HIDDEN;
 /* Fork child: the helper thread does not exist there. */
 void _rz_decay_postfork_child(void) RZ_HIDDEN;

@@ -252,13 +252,25 @@ void _rz_large_free(void *p, const char *call)
 	large_release(&b, true);
 }
 
+/* Touched pages a shrink may leave behind the new end (see large_shrink). */
+#define SHRINK_KEEP_DIRTY ((size_t)4 << 20)
+
 /* Shrinks in place: pages past the new end go back to the OS, and a
- * reservation far bigger than the block needs is trimmed. Block locked. */
+ * reservation far bigger than the block needs is trimmed. A shrink to more
+ * than half that leaves at most 4 MiB behind keeps those touched pages
+ * instead (libmalloc keeps the tail up to half too), where pages are free
+ * to keep: a block resized up and down at random (256 KiB-4 MiB) paid a
+ * madvise and then a page fault per page on every regrowth, where
+ * jemalloc keeps them. Block locked. */
 static void large_shrink(struct _rz_block *b, size_t n)
 {
 	size_t touched = b->dirty > b->size ? b->dirty : b->size;
-	/* If the pages cannot be returned, they stay counted as touched. */
-	b->dirty = _rz_vm_decommit((void *)(b->addr + n), touched - n) == 0 ? n : touched;
+	if (touched - n > SHRINK_KEEP_DIRTY || n <= touched / 2 ||
+	    !large_commit_is_free() || _rz_opt.guard)
+		/* If the pages cannot be returned, they stay counted as touched. */
+		b->dirty = _rz_vm_decommit((void *)(b->addr + n), touched - n) == 0 ? n : touched;
+	else
+		b->dirty = touched;
 	size_t keep = _rz_budget_wanted(n, b->grows);
 	if (b->reserved / 4 > keep && b->align_log == 0) {
 		size_t a = _rz_caps.move_align ? _rz_caps.move_align : _rz_caps.page_size;
@@ -547,5 +559,6 @@ void _rz_large_postfork_child(void)
 {
 	_rz_cache_postfork_child();
 	_rz_table_postfork_child();
+	_rz_pagemap_postfork_child();
 	_rz_decay_postfork_child();
 }

@@ -33,12 +33,14 @@
 #define PM_COUNT(c) ((c) & 0x7fffu)
 
 struct pm_leaf {
+	struct pm_leaf *next; /* every leaf, for the fork child */
 	uint32_t lock;
 	uint16_t count[PM_GRAINS];
 	uint64_t bits[PM_GRAINS][PM_WORDS];
 };
 
 static struct pm_leaf *pm_top[PM_TOP];
+static struct pm_leaf *pm_leaves;
 /* Ranges the map could not record: while non-zero, "maybe" everywhere
  * a leaf is missing. */
 static uint32_t pm_lost;
@@ -73,6 +75,10 @@ static struct pm_leaf *pm_leaf_get(uintptr_t a)
 	if (!__atomic_compare_exchange_n(&pm_top[i], &expected, fresh, false,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected;
+	fresh->next = __atomic_load_n(&pm_leaves, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&pm_leaves, &fresh->next, fresh, true,
+	    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 	return fresh;
 }
 
@@ -157,6 +163,13 @@ static void pm_mark(uintptr_t addr, size_t len, bool set)
 		}
 		pm_unlock(l);
 	}
+}
+
+void _rz_pagemap_postfork_child(void)
+{
+	/* A thread that held a leaf's lock at fork does not exist here. */
+	for (struct pm_leaf *l = pm_leaves; l; l = l->next)
+		l->lock = 0;
 }
 
 void _rz_pagemap_set(uintptr_t addr, size_t len)

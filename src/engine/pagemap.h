@@ -25,6 +25,8 @@
  * _rz_pagemap_has answer true there (a misuse check then scans). */
 void _rz_pagemap_set(uintptr_t addr, size_t len) RZ_HIDDEN;
 void _rz_pagemap_clear(uintptr_t addr, size_t len) RZ_HIDDEN;
+/* Fork child: frees the leaves' writer locks. */
+void _rz_pagemap_postfork_child(void) RZ_HIDDEN;
 /* Whether the 4 KiB page holding p is rezone's. Lock-free. */
 bool _rz_pagemap_has(uintptr_t p) RZ_HIDDEN;
 
