@@ -31,7 +31,14 @@ struct _rz_os_caps {
 	bool realloc_zero_frees; /* the host C library's realloc(p, 0) frees p
 	                            and returns NULL (glibc) rather than
 	                            returning a minimal block */
+	int thp_mode;         /* transparent huge pages: RZ_THP_NONE (none, or
+	                         the kernel's "never"), RZ_THP_MADVISE (only
+	                         where asked), RZ_THP_ALWAYS (everywhere unless
+	                         refused) */
 };
+#define RZ_THP_NONE 0
+#define RZ_THP_MADVISE 1
+#define RZ_THP_ALWAYS 2
 extern struct _rz_os_caps _rz_caps RZ_HIDDEN;
 
 /* Reads the platform's capabilities; idempotent. strict forces
@@ -67,6 +74,10 @@ void _rz_vm_copy(void *dst, const void *src, size_t size) RZ_HIDDEN;
 void _rz_vm_prefault(void *p, size_t size) RZ_HIDDEN;
 /* Labels a mapping as rezone's (best effort; no-op when !can_name). */
 void _rz_vm_name(void *p, size_t size) RZ_HIDDEN;
+/* Asks for huge pages on a whole mapping (on) or refuses them (off); best
+ * effort, no-op when thp_mode is RZ_THP_NONE. Applies to the mapping
+ * itself, so it follows the mapping when it grows or moves. */
+void _rz_vm_hugepage(void *p, size_t size, bool on) RZ_HIDDEN;
 /* Whether the page holding p is mapped by anyone (one system call). */
 bool _rz_vm_is_mapped(const void *p) RZ_HIDDEN;
 

@@ -74,6 +74,36 @@ bool _rz_os_commit_possible(size_t size)
 	return size <= pages;
 }
 
+/* The kernel's THP mode from sysfs ("always [madvise] never"), or what
+ * REZONE_THP_KERNEL says (a testing aid: tests emulate a mode the machine
+ * is not in). Read without stdio. */
+static int linux_thp_mode(void)
+{
+	const char *force = _rz_os_getenv("REZONE_THP_KERNEL");
+	char buf[128] = "";
+	if (force) {
+		size_t n = strlen(force) < sizeof(buf) - 3 ? strlen(force) : sizeof(buf) - 3;
+		buf[0] = '[';
+		memcpy(buf + 1, force, n);
+		buf[n + 1] = ']';
+		buf[n + 2] = '\0';
+	} else {
+		int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return RZ_THP_NONE;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return RZ_THP_NONE;
+		buf[n] = '\0';
+	}
+	if (strstr(buf, "[always]"))
+		return RZ_THP_ALWAYS;
+	if (strstr(buf, "[madvise]"))
+		return RZ_THP_MADVISE;
+	return RZ_THP_NONE;
+}
+
 int _rz_os_init(bool strict)
 {
 	long pg = sysconf(_SC_PAGESIZE);
@@ -92,6 +122,9 @@ int _rz_os_init(bool strict)
 #endif
 	_rz_caps.va_size = (size_t)1 << 47; /* 4-level page tables */
 	_rz_caps.realloc_zero_frees = true; /* glibc: realloc(p, 0) frees, returns NULL */
+#ifdef MADV_HUGEPAGE
+	_rz_caps.thp_mode = linux_thp_mode();
+#endif
 	return 0;
 }
 
@@ -258,6 +291,19 @@ void _rz_vm_name(void *p, size_t size)
 	errno = saved;
 #else
 	(void)p; (void)size;
+#endif
+}
+
+void _rz_vm_hugepage(void *p, size_t size, bool on)
+{
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+	if (_rz_caps.thp_mode == RZ_THP_NONE)
+		return;
+	int saved = errno;
+	madvise(p, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	errno = saved;
+#else
+	(void)p; (void)size; (void)on;
 #endif
 }
 

@@ -258,6 +258,12 @@ void _rz_mutex_unlock(_rz_mutex_t *m)
 	os_unfair_lock_unlock((os_unfair_lock_t)(void *)m->opaque);
 }
 
+void _rz_vm_hugepage(void *p, size_t size, bool on)
+{
+	/* No transparent huge pages for user memory on macOS (thp_mode 0). */
+	(void)p; (void)size; (void)on;
+}
+
 bool _rz_os_commit_possible(size_t size)
 {
 	/* macOS has no commit charge: a mapping fails or succeeds by itself. */

@@ -19,6 +19,7 @@ struct _rz_cached {
 	size_t reserved;  /* mapping length */
 	size_t dirty;     /* bytes from addr that may hold old data (touched) */
 	uint64_t freed_ns;
+	uint32_t thp;     /* huge-page state of the mapping (large.c) */
 };
 
 /* Most entries the cache holds (every call's output fits in this many). */

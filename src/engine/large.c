@@ -57,6 +57,37 @@ static bool large_commit_is_free(void)
 	return __atomic_load_n(&_rz_caps.commit_is_free, __ATOMIC_RELAXED);
 }
 
+/*
+ * Transparent huge pages. One 2 MiB page fault instead of 512 small ones:
+ * touching 1 GiB of fresh memory took 0.25 s instead of 0.67 s here (THP
+ * in madvise mode, 9 paired runs). The kernel's choice is per mapping, and
+ * splitting a block's mapping by range would break mremap (it works on one
+ * mapping), so the whole reservation is asked for huge pages once the
+ * block reaches LARGE_THP_MIN: headroom costs nothing until the block
+ * grows into it, and the partly used last 2 MiB costs at most 2 MiB, under
+ * 1/16 of such a block. Below it (and under REZONE_THP=never) a kernel in
+ * "always" mode is told no, so a 1-4 MiB block never holds a 2 MiB page
+ * of headroom. The state follows the mapping through growth, moves and
+ * the cache.
+ */
+#define LARGE_THP_MIN ((size_t)32 << 20)
+enum { THP_DEFAULT, THP_ON, THP_OFF };
+
+static void large_thp(struct _rz_block *b)
+{
+	int mode = _rz_caps.thp_mode;
+	if (mode == RZ_THP_NONE)
+		return;
+	bool want = _rz_opt.thp && b->size >= LARGE_THP_MIN;
+	if (want && b->thp != THP_ON) {
+		_rz_vm_hugepage((void *)b->addr, b->reserved, true);
+		b->thp = THP_ON;
+	} else if (!want && (b->thp == THP_ON || (mode == RZ_THP_ALWAYS && b->thp != THP_OFF))) {
+		_rz_vm_hugepage((void *)b->addr, b->reserved, false);
+		b->thp = THP_OFF;
+	}
+}
+
 static size_t large_map_align(size_t reserved, size_t align)
 {
 	size_t a = _rz_caps.page_size;
@@ -189,6 +220,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 		} else {
 			b.addr = c.addr;
 			b.reserved = c.reserved;
+			b.thp = c.thp;
 			RZ_STAT_ADD(cache_hits, 1);
 		}
 	}
@@ -202,6 +234,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 		}
 		errno = saved_errno; /* success: no trace of failed attempts */
 	}
+	large_thp(&b);
 	if ((err = _rz_table_insert(&b)) != 0) {
 		large_unmap(b.addr, b.reserved);
 		errno = err;
@@ -219,7 +252,7 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	struct _rz_cached c = {
 		.addr = b->addr, .reserved = b->reserved,
 		.dirty = b->dirty > b->size ? b->dirty : b->size,
-		.freed_ns = _rz_os_now_ns(),
+		.freed_ns = _rz_os_now_ns(), .thp = b->thp,
 	};
 	RZ_STAT_ADD(large_frees, 1);
 	RZ_STAT_SUB(large_live, 1);
@@ -333,6 +366,7 @@ static int large_grow_in_place(struct _rz_block *b, size_t n)
 		RZ_STAT_ADD(grow_in_place, 1);
 	}
 	b->size = n;
+	large_thp(b);
 	RZ_STAT_ADD(bytes_not_copied, old);
 	RZ_STAT_ADD(large_live_bytes, n - old);
 	return 0;
@@ -380,6 +414,7 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	moved.reserved = r;
 	moved.dirty = n;
 	moved.grows++;
+	large_thp(&moved);
 	/* New record first, then drop the old one: the block is never
 	 * missing from the table. */
 	_rz_table_insert_moved(&moved);

@@ -51,6 +51,8 @@ struct _rz_rec {
 	uint32_t align_log;
 	uint32_t lock;
 	uint32_t next_free; /* free list link (index + 1; 0: end) */
+	uint32_t thp;
+	uint32_t pad;
 };
 
 struct shard {
@@ -166,6 +168,7 @@ static void rec_read(const struct _rz_rec *r, struct _rz_block *out)
 	out->dirty = LOAD(r->dirty);
 	out->grows = LOAD(r->grows);
 	out->align_log = LOAD(r->align_log);
+	out->thp = LOAD(r->thp);
 }
 
 static void rec_fill(struct _rz_rec *r, const struct _rz_block *b)
@@ -175,6 +178,7 @@ static void rec_fill(struct _rz_rec *r, const struct _rz_block *b)
 	STORE(r->dirty, b->dirty);
 	STORE(r->grows, b->grows);
 	STORE(r->align_log, b->align_log);
+	STORE(r->thp, b->thp);
 }
 
 static void rec_lock(struct _rz_rec *r)

@@ -27,6 +27,7 @@ struct _rz_block {
 	                       larger than size (kept from a cached mapping) */
 	uint32_t grows;     /* times it outgrew its reservation */
 	uint32_t align_log; /* log2 of the alignment it was asked for (0: page) */
+	uint32_t thp;       /* huge-page state of its mapping (large.c) */
 };
 
 /* A live block's record, locked by _rz_table_acquire. */

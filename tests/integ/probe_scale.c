@@ -317,7 +317,102 @@ static int scale_address_space(int argc, char **argv)
 	return 0;
 }
 
+/* The smaps entry of the mapping holding p: its AnonHugePages (bytes) and
+ * whether its VmFlags carry flag ("hg": asked for huge pages, "nh":
+ * refused them). */
+static size_t smaps_huge(const void *p, const char *flag, bool *has_flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	size_t huge = 0;
+
+	CHECK(f != NULL, "fopen /proc/self/smaps");
+	*has_flag = false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (strncmp(line, "AnonHugePages:", 14) == 0)
+			huge = strtoull(line + 14, NULL, 10) * KiB;
+		if (strncmp(line, "VmFlags:", 8) == 0) {
+			char pat[8];
+			snprintf(pat, sizeof(pat), " %s", flag);
+			*has_flag = strstr(line + 8, pat) != NULL;
+		}
+	}
+	fclose(f);
+	return huge;
+}
+
+static int thp_kernel_mode(void)
+{
+	const char *force = getenv("REZONE_THP_KERNEL");
+	char buf[128] = "";
+	FILE *f;
+	if (force)
+		snprintf(buf, sizeof(buf), "[%s]", force);
+	else if ((f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r"))) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	return strstr(buf, "[always]") ? 2 : strstr(buf, "[madvise]") ? 1 : 0;
+}
+
+/* thp-big: a block grown to 64 MiB asks for huge pages and gets them. */
+static int scale_thp_big(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	if (thp_kernel_mode() == 0) {
+		printf("transparent huge pages unavailable\n");
+		return PROBE_SKIP;
+	}
+	unsigned char *p = vector_grow(64 * MiB);
+	bool asked;
+	size_t huge = smaps_huge(p, "hg", &asked);
+	CHECK(asked, "a 64 MiB block's mapping does not ask for huge pages");
+	/* Fragmented memory may deny some; most of 64 MiB should be huge. */
+	CHECK(huge >= 16 * MiB, "only %zu MiB of huge pages in a 64 MiB block", huge >> 20);
+	free(p);
+	return 0;
+}
+
+/* thp-small: a 1-4 MiB block refuses huge pages where the kernel would
+ * otherwise use them everywhere ("always"), and does not ask for them in
+ * "madvise" mode: its headroom and the rest of its last 2 MiB are never
+ * faulted in as one huge page. */
+static int scale_thp_small(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	int mode = thp_kernel_mode();
+	if (mode == 0) {
+		printf("transparent huge pages unavailable\n");
+		return PROBE_SKIP;
+	}
+	for (size_t size = MiB; size <= 4 * MiB; size += MiB / 2) {
+		unsigned char *p = malloc(size);
+		CHECK(p != NULL, "malloc %zu", size);
+		memset(p, 1, size);
+		bool refused, asked;
+		smaps_huge(p, "nh", &refused);
+		smaps_huge(p, "hg", &asked);
+		CHECK(!asked, "a %zu KiB block asks for huge pages", size >> 10);
+		if (mode == 2)
+			CHECK(refused, "a %zu KiB block does not refuse huge pages under "
+			      "THP \"always\"", size >> 10);
+		free(p);
+	}
+	return 0;
+}
+
 const struct probe_cmd probe_scale_cmds[] = {
+	{ "thp-big", scale_thp_big },
+	{ "thp-small", scale_thp_small },
 	{ "vector-reuse", scale_vector_reuse },
 	{ "impossible", scale_impossible },
 	{ "limit", scale_limit },

@@ -76,3 +76,24 @@ Test(scale, address_space_stays_proportionate_to_the_blocks)
 {
 	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "address-space");
 }
+
+/* Huge pages. The machines run THP in "madvise" mode; "always" (several
+ * distributions' default) is emulated for rezone alone with
+ * REZONE_THP_KERNEL=always, and checked by what rezone asks of the kernel
+ * for the block's mapping (VmFlags "nh": never fault it as huge pages),
+ * since the machine's setting cannot change in a test. */
+Test(scale, a_block_grown_to_64_mib_is_backed_by_huge_pages)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_THP", "REZONE_THP_KERNEL", "REZONE_GUARD",
+	    "REZONE_LARGE_THRESHOLD"), "thp-big");
+}
+
+Test(scale, blocks_of_1_to_4_mib_never_ask_for_huge_pages)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_THP", "REZONE_THP_KERNEL"), "thp-small");
+}
+
+Test(scale, under_thp_always_blocks_of_1_to_4_mib_refuse_huge_pages)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_THP", "REZONE_THP_KERNEL=always"), "thp-small");
+}
