@@ -6,25 +6,122 @@
  * calls jemalloc) or small_system.c (the C library's own allocator).
  * Contracts are those of the C functions of the same name; the engine has
  * already rejected sizes above PTRDIFF_MAX and bad alignments.
+ *
+ * librezone's own build (Makefile.am) defines RZ_SMALL_INLINE_JEMALLOC or
+ * RZ_SMALL_INLINE_SYSTEM, and then the hottest calls are inline here, so
+ * that the exported malloc and free jump straight into the delegate's fast
+ * path (issue 9: one out-of-line forward plus a NULL check cost 10% on
+ * small churn). Builds that bring their own delegate (the Mach simulation,
+ * the fuzz target) define neither and get plain functions.
+ * May include: backend/os.h, <stddef.h>, <stdbool.h>, <stdint.h>.
  */
 #ifndef RZ_BACKEND_SMALL_H
 #define RZ_BACKEND_SMALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
 #include "backend/os.h"
 
 /* Name of the delegate, for stats and diagnostics ("jemalloc", "system"). */
 extern const char _rz_small_name[] RZ_HIDDEN;
-void *_rz_small_malloc(size_t size) RZ_HIDDEN;
-void *_rz_small_calloc(size_t count, size_t size) RZ_HIDDEN;
-void *_rz_small_realloc(void *p, size_t size) RZ_HIDDEN;
 void *_rz_small_memalign(size_t align, size_t size) RZ_HIDDEN;
-void _rz_small_free(void *p) RZ_HIDDEN;
-/* size is the size the block was requested with (or 0: unknown). */
-void _rz_small_free_sized(void *p, size_t size) RZ_HIDDEN;
 size_t _rz_small_usable_size(const void *p) RZ_HIDDEN;
 /* Resizes in place if the delegate can; returns the new usable size
  * (>= size on success, smaller when it could not). */
 size_t _rz_small_expand(void *p, size_t size) RZ_HIDDEN;
+
+#if defined(RZ_SMALL_INLINE_JEMALLOC)
+
+/* The embedded jemalloc's public entry points, renamed (jemalloc.syms).
+ * rzje_malloc, rzje_free and rzje_sdallocx are jemalloc's je_malloc,
+ * je_free and je_sdallocx: the tcache fast path inline, with a tail call to
+ * the slow path; calloc and realloc have no separate fast path there. */
+void *rzje_malloc(size_t size) RZ_HIDDEN;
+void *rzje_calloc(size_t count, size_t size) RZ_HIDDEN;
+void *rzje_realloc(void *p, size_t size) RZ_HIDDEN;
+void rzje_free(void *p) RZ_HIDDEN;
+void rzje_sdallocx(void *p, size_t size, int flags) RZ_HIDDEN;
+
+/* The delegate frees the engine's cache itself when the OS refuses it
+ * memory (small_jemalloc.c wraps jemalloc's mmap), so a NULL from it is
+ * final and the engine needs no check after the call: it can be a tail
+ * call. */
+#define RZ_SMALL_RECLAIMS 1
+
+static inline void *_rz_small_malloc(size_t size) { return rzje_malloc(size); }
+static inline void *_rz_small_calloc(size_t count, size_t size) { return rzje_calloc(count, size); }
+static inline void *_rz_small_realloc(void *p, size_t size) { return rzje_realloc(p, size); }
+static inline void _rz_small_free(void *p) { rzje_free(p); }
+/* _rz_small_free for a pointer known not to be page-aligned (the engine's
+ * fast path): lets a delegate skip checks that only page-aligned blocks
+ * need. */
+static inline void _rz_small_free_unaligned(void *p) { rzje_free(p); }
+
+/* size is the size the block was requested with (or 0: unknown). A sized
+ * free skips jemalloc's radix-tree lookup of the block's size class. */
+static inline void _rz_small_free_sized(void *p, size_t size)
+{
+	if (size != 0)
+		rzje_sdallocx(p, size, 0);
+	else
+		rzje_free(p);
+}
+
+/* Set once by the engine: what the delegate calls when the OS refuses it
+ * memory; true when it freed some, and the delegate then retries once. */
+void _rz_small_set_reclaim(bool (*reclaim)(void)) RZ_HIDDEN;
+/* Fork: the delegate's own locks (jemalloc's fork handlers, which it
+ * would otherwise register itself). The engine takes them before its own
+ * and releases them after, the order the reclaim above takes them in. */
+void _rz_small_prefork(void) RZ_HIDDEN;
+void _rz_small_postfork_parent(void) RZ_HIDDEN;
+void _rz_small_postfork_child(void) RZ_HIDDEN;
+
+#else /* out-of-line delegate */
+
+void *_rz_small_calloc(size_t count, size_t size) RZ_HIDDEN;
+void *_rz_small_realloc(void *p, size_t size) RZ_HIDDEN;
+/* size is the size the block was requested with (or 0: unknown). */
+void _rz_small_free_sized(void *p, size_t size) RZ_HIDDEN;
+
+void _rz_small_free(void *p) RZ_HIDDEN;
+
+#if defined(RZ_SMALL_INLINE_SYSTEM)
+/* The C library's malloc and free, reached through pointers that
+ * small_system.c fills (they start as resolving stubs, so the fast path
+ * needs no "resolved yet?" test). Its bootstrap blocks (served while dlsym
+ * runs) are all RZ_SMALL_BOOT_ALIGN-aligned, which is at least a page, so
+ * a pointer that is not page-aligned is never one of them. */
+#define RZ_SMALL_BOOT_ALIGN (64 * 1024)
+struct _rz_small_sys_fast {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+};
+extern struct _rz_small_sys_fast _rz_small_sys RZ_HIDDEN;
+
+static inline void *_rz_small_malloc(size_t size)
+{
+	return __atomic_load_n(&_rz_small_sys.malloc, __ATOMIC_RELAXED)(size);
+}
+
+static inline void _rz_small_free_unaligned(void *p)
+{
+	__atomic_load_n(&_rz_small_sys.free, __ATOMIC_RELAXED)(p);
+}
+#else
+void *_rz_small_malloc(size_t size) RZ_HIDDEN;
+static inline void _rz_small_free_unaligned(void *p) { _rz_small_free(p); }
+#endif
+
+/* These delegates need neither: the engine retries after a NULL, and the
+ * C library (or the zone) handles its own locks across fork. */
+static inline void _rz_small_set_reclaim(bool (*reclaim)(void)) { (void)reclaim; }
+static inline void _rz_small_prefork(void) {}
+static inline void _rz_small_postfork_parent(void) {}
+static inline void _rz_small_postfork_child(void) {}
+
+#endif
 
 #endif /* RZ_BACKEND_SMALL_H */

@@ -3,29 +3,43 @@
  *
  * The only file that calls jemalloc. jemalloc is linked statically with its
  * public names renamed to rzje_* (src/backend/jemalloc.syms), so these are
- * direct calls into its fast paths and nothing of it is exported.
- * May include: small.h.
+ * direct calls into its fast paths and nothing of it is exported. The
+ * hottest calls (malloc, calloc, realloc, free, sized free) are inline in
+ * small.h; this file has the rest, and two of jemalloc's own calls into the
+ * C library, renamed too and defined here:
+ *   mmap -> rzje_os_mmap: when the OS refuses jemalloc memory, the
+ *     engine's cache of freed large mappings (address space, commit
+ *     charge) is returned and the mapping retried. Out of memory is thus
+ *     handled where it happens, and the exported malloc can tail-call
+ *     jemalloc with no NULL check after it.
+ *   pthread_atfork -> rzje_os_atfork: jemalloc's fork handlers are kept
+ *     here and run by the engine's (route.c), in a fixed order: jemalloc's
+ *     locks before the engine's. The reclaim above runs inside jemalloc
+ *     with its locks held and then takes the engine's lock; had jemalloc
+ *     registered its handlers before rezone's (a constructor that mallocs
+ *     first), fork would take them the other way round and could deadlock
+ *     against it.
+ * May include: small.h, <errno.h>, <sys/mman.h>, <sys/types.h>.
  */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
 #include "backend/small.h"
 
-void *rzje_malloc(size_t size);
-void *rzje_calloc(size_t count, size_t size);
-void *rzje_realloc(void *p, size_t size);
-void rzje_free(void *p);
-void rzje_sdallocx(void *p, size_t size, int flags);
-void *rzje_mallocx(size_t size, int flags);
-size_t rzje_xallocx(void *p, size_t size, size_t extra, int flags);
-size_t rzje_malloc_usable_size(const void *p);
+#ifndef RZ_SMALL_INLINE_JEMALLOC
+#error "small_jemalloc.c is built with RZ_SMALL_INLINE_JEMALLOC (Makefile.am)"
+#endif
+
+void *rzje_mallocx(size_t size, int flags) RZ_HIDDEN;
+size_t rzje_xallocx(void *p, size_t size, size_t extra, int flags) RZ_HIDDEN;
+size_t rzje_malloc_usable_size(const void *p) RZ_HIDDEN;
 
 /* jemalloc's MALLOCX_ALIGN(a): log2 of the alignment in the low bits. */
 #define SMALL_ALIGN_FLAG(a) ((int)__builtin_ctzl(a))
 
 const char _rz_small_name[] = "jemalloc";
 
-void *_rz_small_malloc(size_t size) { return rzje_malloc(size); }
-void *_rz_small_calloc(size_t count, size_t size) { return rzje_calloc(count, size); }
-void *_rz_small_realloc(void *p, size_t size) { return rzje_realloc(p, size); }
-void _rz_small_free(void *p) { rzje_free(p); }
 size_t _rz_small_usable_size(const void *p) { return rzje_malloc_usable_size(p); }
 
 void *_rz_small_memalign(size_t align, size_t size)
@@ -34,16 +48,72 @@ void *_rz_small_memalign(size_t align, size_t size)
 	return rzje_mallocx(size ? size : 1, SMALL_ALIGN_FLAG(align));
 }
 
-void _rz_small_free_sized(void *p, size_t size)
-{
-	/* A sized free skips jemalloc's size lookup; 0 means unknown. */
-	if (size == 0)
-		rzje_free(p);
-	else
-		rzje_sdallocx(p, size, 0);
-}
-
 size_t _rz_small_expand(void *p, size_t size)
 {
 	return rzje_xallocx(p, size, 0, 0);
+}
+
+/* ---- jemalloc's view of the OS ---------------------------------------------- */
+
+static bool (*small_reclaim)(void);
+
+void _rz_small_set_reclaim(bool (*reclaim)(void))
+{
+	__atomic_store_n(&small_reclaim, reclaim, __ATOMIC_RELEASE);
+}
+
+void *rzje_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) RZ_HIDDEN;
+void *rzje_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	int saved = errno;
+	void *p = mmap(addr, len, prot, flags, fd, off);
+	if (__builtin_expect(p == MAP_FAILED, 0) && errno == ENOMEM) {
+		bool (*reclaim)(void) = __atomic_load_n(&small_reclaim, __ATOMIC_ACQUIRE);
+		if (reclaim && reclaim()) {
+			p = mmap(addr, len, prot, flags, fd, off);
+			if (p != MAP_FAILED)
+				errno = saved;
+		}
+	}
+	return p;
+}
+
+static struct {
+	void (*prepare)(void);
+	void (*parent)(void);
+	void (*child)(void);
+} small_fork;
+
+int rzje_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) RZ_HIDDEN;
+int rzje_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	/* jemalloc registers once, at its initialisation. */
+	__atomic_store_n(&small_fork.parent, parent, __ATOMIC_RELAXED);
+	__atomic_store_n(&small_fork.child, child, __ATOMIC_RELAXED);
+	__atomic_store_n(&small_fork.prepare, prepare, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Whether prefork ran jemalloc's handler: jemalloc may register between a
+ * fork's prepare and its parent/child calls (glibc runs one fork's
+ * handlers at a time). */
+static void (*small_fork_ran)(void);
+
+void _rz_small_prefork(void)
+{
+	small_fork_ran = __atomic_load_n(&small_fork.prepare, __ATOMIC_ACQUIRE);
+	if (small_fork_ran)
+		small_fork_ran();
+}
+
+void _rz_small_postfork_parent(void)
+{
+	if (small_fork_ran)
+		small_fork.parent();
+}
+
+void _rz_small_postfork_child(void)
+{
+	if (small_fork_ran)
+		small_fork.child();
 }

@@ -20,28 +20,40 @@
  * allocates. Called lazily by the first large request or size check. */
 void _rz_init(void) RZ_HIDDEN;
 
-/* malloc and free are inline here: they are the hottest calls of all and
- * each is two compares in front of the small delegate. */
+/* The hottest calls are inline here: each is one or two compares in front
+ * of the small delegate, into whose fast path they jump (small.h). With
+ * RZ_SMALL_RECLAIMS the delegate frees the large cache itself when it runs
+ * out of memory, so its result is final and the call is a tail call:
+ * callgrind on bench/smallchurn counts 5 instructions per malloc fewer
+ * than the call plus NULL check (and retry) that other delegates need. */
 extern size_t _rz_route_threshold RZ_HIDDEN;   /* 0 until _rz_init */
 extern uintptr_t _rz_route_page_mask RZ_HIDDEN;
 void *_rz_malloc_slow(size_t size) RZ_HIDDEN;  /* large, or not set up */
 void *_rz_malloc_retry(size_t size) RZ_HIDDEN; /* after the delegate failed */
 void _rz_free_aligned(void *p) RZ_HIDDEN;      /* page-aligned or NULL */
 
+#define RZ_LIKELY(x) __builtin_expect(!!(x), 1)
+
+/* Not page-aligned: never a large block, no lookup. */
+#define RZ_NOT_PAGE_ALIGNED(p) RZ_LIKELY(((uintptr_t)(p) & _rz_route_page_mask) != 0)
+
 static inline void *_rz_malloc(size_t size)
 {
-	if (__builtin_expect(size < _rz_route_threshold, 1)) {
+	if (RZ_LIKELY(size < _rz_route_threshold)) {
+#ifdef RZ_SMALL_RECLAIMS
+		return _rz_small_malloc(size);
+#else
 		void *p = _rz_small_malloc(size);
-		return __builtin_expect(p != NULL, 1) ? p : _rz_malloc_retry(size);
+		return RZ_LIKELY(p != NULL) ? p : _rz_malloc_retry(size);
+#endif
 	}
 	return _rz_malloc_slow(size);
 }
 
 static inline void _rz_free(void *p)
 {
-	/* Not page-aligned: never a large block, no lookup. */
-	if (__builtin_expect(((uintptr_t)p & _rz_route_page_mask) != 0, 1))
-		_rz_small_free(p);
+	if (RZ_NOT_PAGE_ALIGNED(p))
+		_rz_small_free_unaligned(p);
 	else
 		_rz_free_aligned(p);
 }
@@ -50,6 +62,41 @@ void *_rz_calloc(size_t count, size_t size) RZ_HIDDEN;
 void *_rz_realloc(void *p, size_t size) RZ_HIDDEN;
 void *_rz_reallocarray(void *p, size_t count, size_t size) RZ_HIDDEN;
 void _rz_free_sized(void *p, size_t size) RZ_HIDDEN;
+
+/* The common cases of the four above, inline for the front ends; anything
+ * else (large, page-aligned, zero size, overflow, a delegate that needs a
+ * retry) goes to the full function. */
+static inline void *_rz_calloc_fast(size_t count, size_t size)
+{
+#ifdef RZ_SMALL_RECLAIMS
+	/* A product that wraps below the threshold reaches the delegate,
+	 * which checks for overflow itself (ENOMEM). */
+	if (RZ_LIKELY(count * size < _rz_route_threshold))
+		return _rz_small_calloc(count, size);
+#endif
+	return _rz_calloc(count, size);
+}
+
+static inline void *_rz_realloc_fast(void *p, size_t size)
+{
+#ifdef RZ_SMALL_RECLAIMS
+	/* NULL is page-aligned; size 0 has its own rules (route.c). */
+	if (RZ_NOT_PAGE_ALIGNED(p) && RZ_LIKELY(size != 0) &&
+	    RZ_LIKELY(size < _rz_route_threshold))
+		return _rz_small_realloc(p, size);
+#endif
+	return _rz_realloc(p, size);
+}
+
+/* size: as requested when the block was allocated by malloc, calloc
+ * (the product) or realloc; 0 if unknown. */
+static inline void _rz_free_sized_fast(void *p, size_t size)
+{
+	if (RZ_NOT_PAGE_ALIGNED(p))
+		_rz_small_free_sized(p, size);
+	else
+		_rz_free_sized(p, size);
+}
 /* align: a power of two (any), EINVAL otherwise. */
 void *_rz_memalign(size_t align, size_t size) RZ_HIDDEN;
 /* POSIX: align a power-of-two multiple of sizeof(void *); *out untouched on error. */

@@ -32,6 +32,8 @@ static int route_state; /* 0: not set up, 1: setting up, 2: ready */
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+static bool route_reclaim(void);
+
 void _rz_init(void)
 {
 	if (likely(__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2))
@@ -59,6 +61,8 @@ void _rz_init(void)
 	if (_rz_opt.stats)
 		_rz_os_keep_stderr();
 	route_page_mask = _rz_caps.page_size - 1;
+	/* Delegates that see their own out-of-memory return the cache there. */
+	_rz_small_set_reclaim(route_reclaim);
 	__atomic_store_n(&route_threshold, threshold, __ATOMIC_RELAXED);
 	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);
 }
@@ -354,20 +358,25 @@ void _rz_lock_memory(bool current, bool future)
 	_rz_large_lock_memory(current, future);
 }
 
+/* The delegate's locks first: its out-of-memory reclaim takes the large
+ * engine's lock while holding its own (small.h). */
 void _rz_prefork(void)
 {
 	_rz_init();
+	_rz_small_prefork();
 	_rz_large_prefork();
 }
 
 void _rz_postfork_parent(void)
 {
 	_rz_large_postfork_parent();
+	_rz_small_postfork_parent();
 }
 
 void _rz_postfork_child(void)
 {
 	_rz_large_postfork_child();
+	_rz_small_postfork_child();
 }
 
 void _rz_at_exit(void)

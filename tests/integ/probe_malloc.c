@@ -8,6 +8,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "probe.h"
 
@@ -246,6 +248,64 @@ static int calloc_overflow(int argc, char **argv)
 	return 0;
 }
 
+/* Address space the process has mapped, from /proc/self/statm. */
+static size_t probe_vm_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long pages = 0;
+
+	CHECK(f != NULL, "cannot open /proc/self/statm");
+	CHECK(fscanf(f, "%lu", &pages) == 1, "cannot read /proc/self/statm");
+	fclose(f);
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Small mallocs that need address space the large cache holds get it: the
+ * delegate's out-of-memory path returns the cache and retries. */
+static int small_oom_reclaims_cache(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	const size_t big = 48 * PROBE_MIB;
+	struct rezone_stats s0 = probe_stats(), s1, s2;
+	char *p = malloc(big);
+
+	CHECK(p != NULL, "malloc(48 MiB) failed");
+	memset(p, 1, PROBE_MIB);
+	free(p);
+	p = malloc(big);
+	s1 = probe_stats();
+	if (s1.cache_hits == s0.cache_hits) {
+		free(p);
+		printf("the large cache is off in this setting\n");
+		return PROBE_SKIP;
+	}
+	free(p); /* cached again: it holds 48 MiB of address space */
+
+	/* Room for a few MiB more than now, far less than 24 MiB. */
+	struct rlimit lim = { probe_vm_bytes() + 4 * PROBE_MIB, RLIM_INFINITY };
+	CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
+	static void *blocks[24 * 1024];
+	size_t n = 0;
+	for (; n < sizeof(blocks) / sizeof(blocks[0]); n++) {
+		blocks[n] = malloc(PROBE_SMALL);
+		if (!blocks[n])
+			break;
+		memset(blocks[n], 2, PROBE_SMALL);
+	}
+	s2 = probe_stats();
+	lim.rlim_cur = RLIM_INFINITY;
+	setrlimit(RLIMIT_AS, &lim);
+	CHECK(n == sizeof(blocks) / sizeof(blocks[0]),
+	      "small malloc failed after %zu blocks with the cache full", n);
+	CHECK(s2.cache_releases > s1.cache_releases,
+	      "the cache was not returned (releases %llu -> %llu)",
+	      (unsigned long long)s1.cache_releases,
+	      (unsigned long long)s2.cache_releases);
+	while (n)
+		free(blocks[--n]);
+	return 0;
+}
+
 const struct probe_cmd probe_malloc_cmds[] = {
 	{ "malloc_zero", malloc_zero },
 	{ "malloc_huge", malloc_huge },
@@ -256,5 +316,6 @@ const struct probe_cmd probe_malloc_cmds[] = {
 	{ "calloc_zeroed", calloc_zeroed },
 	{ "calloc_after_cached_free", calloc_after_cached_free },
 	{ "calloc_overflow", calloc_overflow },
+	{ "small_oom_reclaims_cache", small_oom_reclaims_cache },
 	{ NULL, NULL },
 };

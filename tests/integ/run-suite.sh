@@ -5,10 +5,11 @@
 #
 # Every other REZONE_* option inherited from the caller is cleared, so a
 # run means one setting only; the suite's own variables (REZONE_LIB,
-# REZONE_PROBE, REZONE_INTEG_SUITE, set by tests/Makefile.inc) are kept.
+# REZONE_PROBE, REZONE_CXX_PROBE, REZONE_INTEG_SUITE, set by
+# tests/Makefile.inc) are kept.
 for v in $(env | sed -n 's/^\(REZONE_[A-Za-z0-9_]*\)=.*/\1/p'); do
 	case $v in
-	REZONE_LIB | REZONE_PROBE | REZONE_INTEG_SUITE) ;;
+	REZONE_LIB | REZONE_PROBE | REZONE_CXX_PROBE | REZONE_INTEG_SUITE) ;;
 	*) unset "$v" ;;
 	esac
 done

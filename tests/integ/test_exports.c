@@ -53,6 +53,26 @@ Test(exports, library_exports_the_whole_malloc_family)
 	exports_require_functions(family);
 }
 
+/* C++: operator new/delete (plain, nothrow, array, sized, aligned), as
+ * Itanium ABI names, so C++ programs reach rezone without libstdc++'s. */
+Test(exports, library_exports_the_cxx_operator_new_delete_family)
+{
+	static const char *const family[] = {
+		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+		"_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm",
+		"_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
+		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
+		"_ZnwmSt11align_val_tRKSt9nothrow_t",
+		"_ZnamSt11align_val_tRKSt9nothrow_t",
+		"_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t",
+		"_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+		"_ZdlPvSt11align_val_tRKSt9nothrow_t",
+		"_ZdaPvSt11align_val_tRKSt9nothrow_t", NULL,
+	};
+
+	exports_require_functions(family);
+}
+
 Test(exports, library_exports_the_rezone_api)
 {
 	static const char *const api[] = {

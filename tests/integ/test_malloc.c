@@ -31,3 +31,10 @@ Test(malloc, libc_aliases_are_rezone_entry_points_interchangeable_with_std)
 {
 	assert_probe_passes(NULL, "libc_aliases");
 }
+
+/* Address space held by freed large mappings (the cache) is given back
+ * when the small delegate runs out: under RLIMIT_AS it must not fail. */
+Test(malloc, small_malloc_out_of_address_space_reclaims_the_large_cache)
+{
+	assert_probe_passes(NULL, "small_oom_reclaims_cache");
+}
