@@ -88,6 +88,16 @@ static void large_thp(struct _rz_block *b)
 	}
 }
 
+/* Returns [p, p+len)'s pages. Under strict commit that maps the range
+ * anew (PROT_NONE), which drops its huge-page advice: *thp forgets it. */
+static int large_decommit(void *p, size_t len, uint32_t *thp)
+{
+	int err = _rz_vm_decommit(p, len);
+	if (!large_commit_is_free())
+		*thp = THP_DEFAULT;
+	return err;
+}
+
 static size_t large_map_align(size_t reserved, size_t align)
 {
 	size_t a = _rz_caps.page_size;
@@ -177,7 +187,7 @@ static int large_map_any(size_t n, size_t want, size_t align, uintptr_t *out, si
  * is what the cache is for (dropping them cost a madvise and a page fault
  * per page on every reuse: 3-7x slower than jemalloc on 64 KiB-2 MiB
  * churn). Strict commit keeps exactly size bytes open. No lock held. */
-static int large_reuse(const struct _rz_cached *c, size_t size, bool zero,
+static int large_reuse(struct _rz_cached *c, size_t size, bool zero,
     size_t *dirty)
 {
 	void *p = (void *)c->addr;
@@ -188,7 +198,7 @@ static int large_reuse(const struct _rz_cached *c, size_t size, bool zero,
 			return err;
 	}
 	if (c->dirty > size && !large_commit_is_free() &&
-	    _rz_vm_decommit((char *)p + size, c->dirty - size) == 0)
+	    large_decommit((char *)p + size, c->dirty - size, &c->thp) == 0)
 		*dirty = size;
 	if (zero)
 		memset(p, 0, c->dirty < size ? c->dirty : size);
@@ -260,7 +270,7 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	if (_rz_opt.guard) {
 		/* Poison: a use after free faults (strict commit makes the
 		 * decommitted range inaccessible). */
-		if (_rz_vm_decommit((void *)c.addr, c.dirty) == 0)
+		if (large_decommit((void *)c.addr, c.dirty, &c.thp) == 0)
 			c.dirty = 0;
 	}
 	struct _rz_cached out[RZ_CACHE_MAX];
@@ -301,7 +311,7 @@ static void large_shrink(struct _rz_block *b, size_t n)
 	if (touched - n > SHRINK_KEEP_DIRTY || n <= touched / 2 ||
 	    !large_commit_is_free() || _rz_opt.guard)
 		/* If the pages cannot be returned, they stay counted as touched. */
-		b->dirty = _rz_vm_decommit((void *)(b->addr + n), touched - n) == 0 ? n : touched;
+		b->dirty = large_decommit((void *)(b->addr + n), touched - n, &b->thp) == 0 ? n : touched;
 	else
 		b->dirty = touched;
 	size_t keep = _rz_budget_wanted(n, b->grows);
@@ -315,6 +325,7 @@ static void large_shrink(struct _rz_block *b, size_t n)
 	}
 	RZ_STAT_SUB(large_live_bytes, b->size - n);
 	b->size = n;
+	large_thp(b);
 	RZ_STAT_ADD(shrinks, 1);
 }
 
@@ -414,6 +425,10 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	moved.reserved = r;
 	moved.dirty = n;
 	moved.grows++;
+	/* Under strict commit only the used part moved; the rest of the new
+	 * reservation is a fresh mapping without the advice. */
+	if (!large_commit_is_free())
+		moved.thp = THP_DEFAULT;
 	large_thp(&moved);
 	/* New record first, then drop the old one: the block is never
 	 * missing from the table. */
