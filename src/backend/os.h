@@ -31,6 +31,11 @@ struct _rz_os_caps {
 	bool realloc_zero_frees; /* the host C library's realloc(p, 0) frees p
 	                            and returns NULL (glibc) rather than
 	                            returning a minimal block */
+	bool shrink_keeps_pages; /* a shrunk block may keep its tail's touched
+	                            pages for regrowth (returned later by
+	                            decay); false where every resident page
+	                            counts against the process (macOS
+	                            footprint), and the tail goes back at once */
 	int thp_mode;         /* transparent huge pages: RZ_THP_NONE (none, or
 	                         the kernel's "never"), RZ_THP_MADVISE (only
 	                         where asked), RZ_THP_ALWAYS (everywhere unless

@@ -122,6 +122,7 @@ int _rz_os_init(bool strict)
 #endif
 	_rz_caps.va_size = (size_t)1 << 47; /* 4-level page tables */
 	_rz_caps.realloc_zero_frees = true; /* glibc: realloc(p, 0) frees, returns NULL */
+	_rz_caps.shrink_keeps_pages = true;
 #ifdef MADV_HUGEPAGE
 	_rz_caps.thp_mode = linux_thp_mode();
 #endif

@@ -28,7 +28,7 @@ static uint64_t decay_limit_ns(void)
 	return (uint64_t)_rz_opt.cache_decay_ms * 1000000u;
 }
 
-/* Releases what is due; returns when the next entry is due (0: none). */
+/* Releases what is due; returns when to look next (0: nothing left). */
 static uint64_t decay_release_due(uint64_t now)
 {
 	struct _rz_cached out[RZ_CACHE_MAX];
@@ -36,7 +36,13 @@ static uint64_t decay_release_due(uint64_t now)
 	uint64_t cutoff = now > limit ? now - limit : 0;
 	size_t n = _rz_cache_expire(cutoff + 1, out, &oldest);
 	_rz_large_unmap_cached(out, n);
-	return oldest ? oldest + limit : 0;
+	_rz_large_decay_excess(cutoff + 1);
+	uint64_t due = oldest ? oldest + limit : 0;
+	/* Live blocks' spare pages: look again within half the decay time
+	 * (their ages are not tracked centrally). */
+	if (_rz_large_excess_pending() && (due == 0 || due > now + limit / 2))
+		due = now + limit / 2 + 1;
+	return due;
 }
 
 static void *decay_main(void *arg)
@@ -51,7 +57,8 @@ static void *decay_main(void *arg)
 			 * running: look once more before leaving. */
 			uint64_t oldest;
 			struct _rz_cached none[RZ_CACHE_MAX];
-			if (_rz_cache_expire(0, none, &oldest) == 0 && oldest == 0)
+			if (_rz_cache_expire(0, none, &oldest) == 0 && oldest == 0 &&
+			    !_rz_large_excess_pending())
 				return NULL;
 			int idle = DECAY_IDLE;
 			if (!__atomic_compare_exchange_n(&decay_state, &idle, DECAY_RUNNING,
@@ -82,7 +89,7 @@ void _rz_decay_poll(void)
 	int state = LOAD(decay_state);
 	if (state == DECAY_UNAVAILABLE)
 		decay_release_due(_rz_os_now_ns());
-	else if (state == DECAY_IDLE && _rz_cache_bytes() != 0)
+	else if (state == DECAY_IDLE && (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
 		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
 }
 

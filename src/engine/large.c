@@ -88,6 +88,35 @@ static void large_thp(struct _rz_block *b)
 	}
 }
 
+/*
+ * Touched pages past a block's end (kept by a shrink, or brought along
+ * from a cached mapping) make regrowth free of page faults; they go back
+ * to the OS REZONE_CACHE_DECAY_MS after they appeared if the block has not
+ * grown over them by then (decay.c calls _rz_large_decay_excess). The
+ * count of such blocks tells the decay thread whether to look.
+ */
+static size_t large_excess_blocks;
+
+static void large_note_excess(struct _rz_block *b)
+{
+	bool has = b->dirty > b->size;
+	if (has && !b->excess_ns) {
+		b->excess_ns = _rz_os_now_ns();
+		__atomic_fetch_add(&large_excess_blocks, 1, __ATOMIC_RELAXED);
+		_rz_decay_kick();
+	} else if (!has && b->excess_ns) {
+		b->excess_ns = 0;
+		__atomic_fetch_sub(&large_excess_blocks, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* The block leaves the table: it no longer counts. */
+static void large_forget_excess(const struct _rz_block *b)
+{
+	if (b->excess_ns)
+		__atomic_fetch_sub(&large_excess_blocks, 1, __ATOMIC_RELAXED);
+}
+
 /* Returns [p, p+len)'s pages. Under strict commit that maps the range
  * anew (PROT_NONE), which drops its huge-page advice: *thp forgets it. */
 static int large_decommit(void *p, size_t len, uint32_t *thp)
@@ -245,7 +274,9 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 		errno = saved_errno; /* success: no trace of failed attempts */
 	}
 	large_thp(&b);
+	large_note_excess(&b);
 	if ((err = _rz_table_insert(&b)) != 0) {
+		large_forget_excess(&b);
 		large_unmap(b.addr, b.reserved);
 		errno = err;
 		return NULL;
@@ -267,6 +298,7 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	RZ_STAT_ADD(large_frees, 1);
 	RZ_STAT_SUB(large_live, 1);
 	RZ_STAT_SUB(large_live_bytes, b->size);
+	large_forget_excess(b);
 	if (_rz_opt.guard) {
 		/* Poison: a use after free faults (strict commit makes the
 		 * decommitted range inaccessible). */
@@ -299,16 +331,17 @@ void _rz_large_free(void *p, const char *call)
 #define SHRINK_KEEP_DIRTY ((size_t)4 << 20)
 
 /* Shrinks in place: pages past the new end go back to the OS, and a
- * reservation far bigger than the block needs is trimmed. A shrink to more
- * than half that leaves at most 4 MiB behind keeps those touched pages
- * instead (libmalloc keeps the tail up to half too), where pages are free
- * to keep: a block resized up and down at random (256 KiB-4 MiB) paid a
- * madvise and then a page fault per page on every regrowth, where
- * jemalloc keeps them. Block locked. */
+ * reservation far bigger than the block needs is trimmed. Where the
+ * platform lets it (shrink_keeps_pages), a shrink that leaves at most
+ * 4 MiB of touched pages behind keeps them until the decay time instead:
+ * a block resized up and down at random (256 KiB-4 MiB) paid a madvise
+ * and then a page fault per page on every regrowth, 25x jemalloc's page
+ * faults and 30x its time (jemalloc keeps them in its dirty extents).
+ * Block locked. */
 static void large_shrink(struct _rz_block *b, size_t n)
 {
 	size_t touched = b->dirty > b->size ? b->dirty : b->size;
-	if (touched - n > SHRINK_KEEP_DIRTY || n <= touched / 2 ||
+	if (touched - n > SHRINK_KEEP_DIRTY || !_rz_caps.shrink_keeps_pages ||
 	    !large_commit_is_free() || _rz_opt.guard)
 		/* If the pages cannot be returned, they stay counted as touched. */
 		b->dirty = large_decommit((void *)(b->addr + n), touched - n, &b->thp) == 0 ? n : touched;
@@ -326,6 +359,7 @@ static void large_shrink(struct _rz_block *b, size_t n)
 	RZ_STAT_SUB(large_live_bytes, b->size - n);
 	b->size = n;
 	large_thp(b);
+	large_note_excess(b);
 	RZ_STAT_ADD(shrinks, 1);
 }
 
@@ -378,6 +412,7 @@ static int large_grow_in_place(struct _rz_block *b, size_t n)
 	}
 	b->size = n;
 	large_thp(b);
+	large_note_excess(b);
 	RZ_STAT_ADD(bytes_not_copied, old);
 	RZ_STAT_ADD(large_live_bytes, n - old);
 	return 0;
@@ -424,6 +459,8 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	moved.size = n;
 	moved.reserved = r;
 	moved.dirty = n;
+	moved.excess_ns = 0;
+	large_forget_excess(b);
 	moved.grows++;
 	/* Under strict commit only the used part moved; the rest of the new
 	 * reservation is a fresh mapping without the advice. */
@@ -570,7 +607,33 @@ static bool large_trim_one(struct _rz_block *b, void *arg)
 	b->reserved = keep;
 	if (b->dirty > b->size)
 		b->dirty = b->size;
+	large_note_excess(b);
 	return true;
+}
+
+/* Returns the touched pages past a block's end that have been there since
+ * before cutoff_ns. Its record is locked. */
+static bool large_decay_one(struct _rz_block *b, void *arg)
+{
+	uint64_t cutoff = *(const uint64_t *)arg;
+	if (!b->excess_ns || b->excess_ns >= cutoff)
+		return false;
+	if (large_decommit((void *)(b->addr + b->size), b->dirty - b->size, &b->thp) == 0)
+		b->dirty = b->size;
+	large_note_excess(b);
+	large_thp(b);
+	return true;
+}
+
+bool _rz_large_excess_pending(void)
+{
+	return __atomic_load_n(&large_excess_blocks, __ATOMIC_RELAXED) != 0;
+}
+
+void _rz_large_decay_excess(uint64_t cutoff_ns)
+{
+	if (_rz_large_excess_pending())
+		_rz_table_each_locked(large_decay_one, &cutoff_ns);
 }
 
 size_t _rz_large_reclaim(void)

@@ -47,6 +47,10 @@ void _rz_large_check_foreign(const void *p, const char *call) RZ_HIDDEN;
 size_t _rz_large_reclaim(void) RZ_HIDDEN;
 /* Returns every cached mapping to the OS now; the bytes released. */
 size_t _rz_large_flush_cache(void) RZ_HIDDEN;
+/* Whether some live block holds touched pages past its end, and returning
+ * those that appeared before cutoff_ns (decay). */
+bool _rz_large_excess_pending(void) RZ_HIDDEN;
+void _rz_large_decay_excess(uint64_t cutoff_ns) RZ_HIDDEN;
 /* Returns cached mappings the cache gave up (decay, eviction). */
 void _rz_large_unmap_cached(const struct _rz_cached *c, size_t n) RZ_HIDDEN;
 

@@ -53,6 +53,7 @@ struct _rz_rec {
 	uint32_t next_free; /* free list link (index + 1; 0: end) */
 	uint32_t thp;
 	uint32_t pad;
+	uint64_t excess_ns;
 };
 
 struct shard {
@@ -169,6 +170,7 @@ static void rec_read(const struct _rz_rec *r, struct _rz_block *out)
 	out->grows = LOAD(r->grows);
 	out->align_log = LOAD(r->align_log);
 	out->thp = LOAD(r->thp);
+	out->excess_ns = LOAD(r->excess_ns);
 }
 
 static void rec_fill(struct _rz_rec *r, const struct _rz_block *b)
@@ -179,6 +181,7 @@ static void rec_fill(struct _rz_rec *r, const struct _rz_block *b)
 	STORE(r->grows, b->grows);
 	STORE(r->align_log, b->align_log);
 	STORE(r->thp, b->thp);
+	STORE(r->excess_ns, b->excess_ns);
 }
 
 static void rec_lock(struct _rz_rec *r)

@@ -28,6 +28,7 @@ struct _rz_block {
 	uint32_t grows;     /* times it outgrew its reservation */
 	uint32_t align_log; /* log2 of the alignment it was asked for (0: page) */
 	uint32_t thp;       /* huge-page state of its mapping (large.c) */
+	uint64_t excess_ns; /* since when dirty > size (0: it is not) */
 };
 
 /* A live block's record, locked by _rz_table_acquire. */

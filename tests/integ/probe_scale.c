@@ -271,6 +271,12 @@ static int scale_decay(int argc, char **argv)
 {
 	(void)argc; (void)argv;
 	size_t base = status_bytes("VmRSS");
+	/* A shrunk block may keep its tail's pages for a while; not longer. */
+	unsigned char *shrunk = malloc(4 * MiB);
+	CHECK(shrunk != NULL, "malloc 4 MiB");
+	memset(shrunk, 1, 4 * MiB);
+	shrunk = realloc(shrunk, MiB);
+	CHECK(shrunk != NULL, "realloc to 1 MiB");
 	void *b[8];
 	for (int i = 0; i < 8; i++) {
 		b[i] = malloc(30 * MiB);
@@ -288,6 +294,14 @@ static int scale_decay(int argc, char **argv)
 	size_t rss = status_bytes("VmRSS");
 	CHECK(rss <= base + 16 * MiB, "RSS %zu MiB, %zu MiB before the blocks",
 	      rss >> 20, base >> 20);
+	unsigned char vec[768];
+	CHECK(mincore(shrunk + MiB, 3 * MiB, vec) == 0, "mincore");
+	size_t kept = 0;
+	for (size_t i = 0; i < sizeof(vec); i++)
+		kept += vec[i] & 1;
+	CHECK(kept == 0, "%zu KiB past a shrunk block's end still resident", kept * 4);
+	CHECK(shrunk[0] == 1 && shrunk[MiB - 1] == 1, "the shrunk block kept its bytes");
+	free(shrunk);
 	return 0;
 }
 
