@@ -122,5 +122,10 @@ typedef struct {
 void _rz_mutex_init(_rz_mutex_t *m) RZ_HIDDEN;
 void _rz_mutex_lock(_rz_mutex_t *m) RZ_HIDDEN;
 void _rz_mutex_unlock(_rz_mutex_t *m) RZ_HIDDEN;
+/* For fork's prepare handler: takes the mutex, unless the calling thread
+ * already holds it (fork from a signal handler that interrupted that very
+ * critical section), where waiting would never end: then returns false
+ * and leaves it as it is. */
+bool _rz_mutex_lock_for_fork(_rz_mutex_t *m) RZ_HIDDEN;
 
 #endif /* RZ_BACKEND_OS_H */

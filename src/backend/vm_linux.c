@@ -326,7 +326,19 @@ char **_rz_os_environ(void)
 
 void _rz_mutex_init(_rz_mutex_t *m)
 {
-	pthread_mutex_init((pthread_mutex_t *)m->opaque, NULL);
+	/* Error-checking, so that a thread can tell it holds one already
+	 * (_rz_mutex_lock_for_fork); the engine's mutexes are held for a few
+	 * stores, where the owner check costs nothing measurable. */
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init((pthread_mutex_t *)m->opaque, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+bool _rz_mutex_lock_for_fork(_rz_mutex_t *m)
+{
+	return pthread_mutex_lock((pthread_mutex_t *)m->opaque) == 0;
 }
 
 void _rz_mutex_lock(_rz_mutex_t *m)

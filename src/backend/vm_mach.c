@@ -258,6 +258,13 @@ void _rz_mutex_unlock(_rz_mutex_t *m)
 	os_unfair_lock_unlock((os_unfair_lock_t)(void *)m->opaque);
 }
 
+bool _rz_mutex_lock_for_fork(_rz_mutex_t *m)
+{
+	/* libmalloc's own fork handling takes its locks the same plain way. */
+	_rz_mutex_lock(m);
+	return true;
+}
+
 void _rz_vm_hugepage(void *p, size_t size, bool on)
 {
 	/* No transparent huge pages for user memory on macOS (thp_mode 0). */

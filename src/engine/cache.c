@@ -29,6 +29,7 @@ struct cache_shard {
 };
 
 static struct cache_shard cache_shards[CACHE_SHARDS];
+static bool cache_forked[CACHE_SHARDS]; /* taken by the prepare handler */
 static size_t cache_bytes;      /* dirty bytes of every entry */
 static bool cache_locks_ready;
 
@@ -198,13 +199,14 @@ size_t _rz_cache_bytes(void)
 void _rz_cache_prefork(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++)
-		_rz_mutex_lock(&cache_shards[k].lock);
+		cache_forked[k] = _rz_mutex_lock_for_fork(&cache_shards[k].lock);
 }
 
 void _rz_cache_postfork_parent(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++)
-		_rz_mutex_unlock(&cache_shards[k].lock);
+		if (cache_forked[k])
+			_rz_mutex_unlock(&cache_shards[k].lock);
 }
 
 void _rz_cache_postfork_child(void)

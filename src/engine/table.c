@@ -69,6 +69,7 @@ struct shard {
 };
 
 static struct shard shards[SHARDS];
+static bool shard_forked[SHARDS]; /* taken by the prepare handler */
 static bool table_ready;
 static size_t table_live;
 
@@ -425,13 +426,14 @@ bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 void _rz_table_prefork(void)
 {
 	for (size_t i = 0; i < SHARDS; i++)
-		_rz_mutex_lock(&shards[i].lock);
+		shard_forked[i] = _rz_mutex_lock_for_fork(&shards[i].lock);
 }
 
 void _rz_table_postfork_parent(void)
 {
 	for (size_t i = 0; i < SHARDS; i++)
-		_rz_mutex_unlock(&shards[i].lock);
+		if (shard_forked[i])
+			_rz_mutex_unlock(&shards[i].lock);
 }
 
 void _rz_table_postfork_child(void)
