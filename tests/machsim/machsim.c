@@ -16,7 +16,8 @@
  * until either range is deallocated or mapped over (machsim_cow_bytes;
  * plain writes are not observed).
  * os_unfair_lock aborts on recursion and on unlock by a non-owner, as the
- * real one does.
+ * real one does. madvise(MADV_FREE_REUSABLE/REUSE) records which ranges
+ * are out of the footprint (machsim_reusable_bytes); contents are kept.
  * Address space: Linux places new mappings top-down, right below the
  * previous ones, so the range after a block is usually taken; xnu places
  * VM_FLAGS_ANYWHERE allocations first-fit, ascending. The simulation
@@ -241,10 +242,57 @@ size_t machsim_cow_bytes(void)
 	return n;
 }
 
+/* ---- reusable ranges (madvise MADV_FREE_REUSABLE / MADV_FREE_REUSE) ------- */
+
+#define MAX_REUSABLE 256
+static struct reusable { uintptr_t start, end; } reusables[MAX_REUSABLE];
+static size_t n_reusables;
+
+static void reusable_forget(uintptr_t start, uintptr_t end)
+{
+	for (size_t i = 0; i < n_reusables;) {
+		if (reusables[i].start < end && reusables[i].end > start)
+			reusables[i] = reusables[--n_reusables];
+		else
+			i++;
+	}
+}
+
+#undef madvise
+int machsim_madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t s = (uintptr_t)addr, e = s + len;
+	if (advice != MADV_FREE_REUSABLE && advice != MADV_FREE_REUSE)
+		return madvise(addr, len, advice);
+	pthread_mutex_lock(&vm_lock);
+	int rc = 0;
+	if (!range_covered(s, e)) {
+		errno = EINVAL;
+		rc = -1;
+	} else {
+		reusable_forget(s, e);
+		if (advice == MADV_FREE_REUSABLE && n_reusables < MAX_REUSABLE)
+			reusables[n_reusables++] = (struct reusable){ s, e };
+	}
+	pthread_mutex_unlock(&vm_lock);
+	return rc;
+}
+
+size_t machsim_reusable_bytes(void)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&vm_lock);
+	for (size_t i = 0; i < n_reusables; i++)
+		n += reusables[i].end - reusables[i].start;
+	pthread_mutex_unlock(&vm_lock);
+	return n;
+}
+
 /* Gives a range back to the arena (or to Linux outside it). */
 static void arena_unmap(uintptr_t start, uintptr_t end)
 {
 	cow_forget(start, end);
+	reusable_forget(start, end);
 	if (in_arena(start, end))
 		mmap((void *)start, end - start, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);

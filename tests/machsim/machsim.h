@@ -54,6 +54,9 @@ void machsim_zone_set_version(malloc_zone_t *zone, unsigned version);
 /* Bytes mach_vm_copy left shared copy-on-write between a still-mapped
  * source and its copy: counted in both ranges' footprint. */
 size_t machsim_cow_bytes(void);
+/* Bytes marked MADV_FREE_REUSABLE and not reused or unmapped since: out
+ * of the footprint. */
+size_t machsim_reusable_bytes(void);
 /* Calls reported to malloc_logger by the malloc_zone_* wrappers. */
 extern unsigned machsim_logged;
 /* Runs libmalloc's fork protocol around fork(): force_lock on every
