@@ -92,6 +92,13 @@ for arch in aarch64 x86_64; do
 			fail "$arch: compiling $s"
 		objs="$objs $o"
 	done
+	# The native macOS suite and the benchmark's zone probe compile too
+	# (they run only on a Mac: tests/macos, .github/workflows/macos.yml).
+	for t in tests/macos/native.c bench/touch.c; do
+		# shellcheck disable=SC2086
+		"$zig" cc -target "$arch-macos" $cflags -Wno-missing-prototypes -c "$top/$t" \
+			-o "$out/$(basename "$t" .c)-test.o" || fail "$arch: compiling $t"
+	done
 	# zig build-lib rather than zig cc: zig cc links its compiler_rt into
 	# a dylib with every symbol exported (memcpy, __udivti3, ...), which a
 	# program linking librezone could bind to. zig 0.11's Mach-O linker
