@@ -275,12 +275,16 @@ void _rz_vm_reuse(void *p, size_t size)
 }
 
 /* VM_MEMORY_APPLICATION_SPECIFIC_1: vmmap lists the table apart from the
- * blocks (not as MALLOC_LARGE, which would count it as heap). */
+ * blocks (not as MALLOC_LARGE, which would count it as heap). Tags from
+ * 128 up do not fit VM_MAKE_TAG's int shift (undefined behaviour), so the
+ * tag is shifted unsigned. */
+#define MACH_META_TAG ((int)((unsigned)VM_MEMORY_APPLICATION_SPECIFIC_1 << 24))
+
 int _rz_vm_map_meta(size_t size, void **out)
 {
 	mach_vm_address_t addr = 0;
 	int err = mach_map(&addr, size, _rz_caps.page_size - 1,
-	    VM_FLAGS_ANYWHERE | VM_MAKE_TAG(VM_MEMORY_APPLICATION_SPECIFIC_1), true);
+	    VM_FLAGS_ANYWHERE | MACH_META_TAG, true);
 	if (err)
 		return err;
 	*out = (void *)(uintptr_t)addr;
