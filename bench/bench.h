@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __APPLE__
+#include <mach/mach.h>
 #include <malloc/malloc.h>
 #endif
 
@@ -235,16 +236,26 @@ static inline size_t bench_round8(size_t n)
  * runner can refuse a run where the preload silently failed and the numbers
  * are the system allocator's. Linux: the base name of the library that
  * defines malloc. macOS: malloc always resolves to libsystem_malloc, which
- * forwards to the default zone, so the name of the zone that owns a fresh
- * block is what tells allocators apart.
+ * forwards to malloc_zones[0], so the name of zone 0 is what tells
+ * allocators apart, provided zone 0 claims a fresh block.
+ * malloc_zone_from_ptr() cannot tell: on macOS 11-15 it answers with
+ * libmalloc's virtual default zone ("DefaultMallocZone") for every block
+ * zone 0 claims, whoever zone 0 is.
  */
 #ifdef __APPLE__
 static inline const char *bench_malloc_origin(void)
 {
+	vm_address_t *zones = NULL;
+	unsigned count = 0;
+	const char *name = "unknown";
 	void *p = malloc(64);
-	malloc_zone_t *z = p ? malloc_zone_from_ptr(p) : NULL;
-	const char *name = z && z->zone_name ? z->zone_name : "unknown";
 
+	if (p && malloc_get_all_zones(mach_task_self(), NULL, &zones, &count) == KERN_SUCCESS &&
+	    count > 0) {
+		malloc_zone_t *z0 = (malloc_zone_t *)zones[0];
+		if (z0->size(z0, p) != 0 && z0->zone_name)
+			name = z0->zone_name;
+	}
 	free(p);
 	return name;
 }

@@ -82,7 +82,11 @@ int rezone_stats(struct rezone_stats *out, size_t size);
  * macOS: the rezone malloc zone, for malloc_zone_malloc(rezone_zone(), n)
  * and friends. Never NULL; valid for the life of the process, registered
  * or not. Small sizes go to the zone that was the default when rezone was
- * loaded.
+ * loaded. With REZONE_DEFAULT_ZONE=0 the zone is not registered, so free()
+ * and realloc() find no zone that claims its large blocks (libmalloc
+ * reports the pointer and the block leaks): free them with
+ * malloc_zone_free(rezone_zone(), p), or call
+ * malloc_zone_register(rezone_zone()) once before plain free() may see them.
  */
 malloc_zone_t *rezone_zone(void);
 /*

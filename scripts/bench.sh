@@ -411,9 +411,11 @@ for spec in $allocators; do
 	if [ -z "$al_why" ] && [ -n "$al_lib" ]; then
 		origin=$(probe_malloc "$al_lib") || origin=
 		# Linux: malloc must resolve into the preloaded library. macOS:
-		# the default zone must have changed.
+		# zone 0 (the zone malloc() reaches; bench.h names it) must have
+		# changed, and be rezone's own zone for rezone.
 		if [ -z "$origin" ] || { [ "$os" != Darwin ] && [ "$origin" != "${al_lib##*/}" ]; } ||
-			{ [ "$os" = Darwin ] && [ "$origin" = "$sys_origin" ]; }; then
+			{ [ "$os" = Darwin ] && [ "$origin" = "$sys_origin" ]; } ||
+			{ [ "$os" = Darwin ] && [ "$a" = rezone ] && [ "$origin" != rezone ]; }; then
 			al_why="$preload_var=$al_lib does not take over malloc (${origin:-probe failed})"
 		fi
 	fi

@@ -2,7 +2,9 @@
 # cross-macos.sh - cross-compiles rezone's macOS sources on Linux and links
 # librezone.dylib for arm64 and x86_64 with zig cc (macOS libc headers and
 # libSystem stubs bundled), then checks that both are Mach-O dylibs that
-# export exactly the expected symbols. Proves the macOS code compiles
+# export exactly the expected symbols and declare the minimum macOS the
+# code needs, and joins them into a universal dylib when llvm-lipo is
+# installed (Debian's llvm packages). Proves the macOS code compiles
 # (-Werror) and links; it does not run it (see tests/machsim for that).
 #
 # Usage: scripts/cross-macos.sh [build-dir]   (default: build-macos)
@@ -67,17 +69,36 @@ cflags="-std=gnu11 -O2 -g -fPIC -fvisibility=hidden -Werror -Wall -Wextra -Wshad
 -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing
 -I$build -I$top/include -I$top/src"
 
+# Minimum deployment target, declared explicitly. The code needs macOS
+# 10.12 (os_unfair_lock, clock_gettime), and configure passes that on an
+# Intel Mac; arm64 Macs start at 11.0. zig 0.11 bundles headers and
+# libSystem stubs for macOS 11-13 only: linking for 10.12 fails (no stubs),
+# so the cross build's floor is 11.0 on both. zig writes the link target's
+# version into LC_BUILD_VERSION, which dyld checks and the test below reads.
+minos() {
+	echo 11.0
+}
+
 status=0
 for arch in aarch64 x86_64; do
+	min=$(minos "$arch")
 	out=$build/$arch
 	mkdir -p "$out"
 	objs=
 	for s in $srcs; do
 		o=$out/$(basename "$s" .c).o
 		# shellcheck disable=SC2086
-		"$zig" cc -target "$arch-macos" $cflags -c "$top/$s" -o "$o" ||
+		"$zig" cc -target "$arch-macos" -mmacosx-version-min="$min" $cflags \
+			-c "$top/$s" -o "$o" ||
 			fail "$arch: compiling $s"
 		objs="$objs $o"
+	done
+	# The native macOS suite and the benchmark's zone probe compile too
+	# (they run only on a Mac: tests/macos, .github/workflows/macos.yml).
+	for t in tests/macos/native.c bench/touch.c; do
+		# shellcheck disable=SC2086
+		"$zig" cc -target "$arch-macos" $cflags -Wno-missing-prototypes -c "$top/$t" \
+			-o "$out/$(basename "$t" .c)-test.o" || fail "$arch: compiling $t"
 	done
 	# zig build-lib rather than zig cc: zig cc links its compiler_rt into
 	# a dylib with every symbol exported (memcpy, __udivti3, ...), which a
@@ -86,7 +107,7 @@ for arch in aarch64 x86_64; do
 	# -fvisibility=hidden and is checked below against the export trie
 	# (Apple's ld gets the list from Makefile.am on a Mac).
 	# shellcheck disable=SC2086
-	"$zig" build-lib -dynamic -target "$arch-macos" -fno-compiler-rt -lc \
+	"$zig" build-lib -dynamic -target "$arch-macos.$min" -fno-compiler-rt -lc \
 		-install_name @rpath/librezone.dylib \
 		-femit-bin="$out/librezone.dylib" $objs || fail "$arch: linking librezone.dylib"
 done
@@ -95,9 +116,9 @@ done
 # Reads the Mach-O header, the install name and the export trie of a dylib
 # without needing a Mach-O capable nm.
 check_dylib() {
-	python3 - "$1" "$2" "$build/exports.txt" <<'EOF'
+	python3 - "$1" "$2" "$build/exports.txt" "$3" <<'EOF'
 import struct, sys
-path, arch, exports = sys.argv[1], sys.argv[2], sys.argv[3]
+path, arch, exports, want_min = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 data = open(path, 'rb').read()
 magic, cputype, _, filetype, ncmds, _, _, _ = struct.unpack_from('<IiiIIIII', data, 0)
 want_cpu = {'aarch64': 0x0100000C, 'x86_64': 0x01000007}[arch]
@@ -133,9 +154,12 @@ def trie_names(trie):
             stack.append((child, prefix + edge))
     return names
 
-off, syms, install_name, trie = 32, set(), None, None
+off, syms, install_name, trie, minos = 32, set(), None, None, None
 for _ in range(ncmds):
     cmd, size = struct.unpack_from('<II', data, off)
+    if cmd == 0x32:  # LC_BUILD_VERSION: platform, minos (X.Y.Z as xxxx.yy.zz)
+        platform, v = struct.unpack_from('<II', data, off + 8)
+        minos = '%d.%d' % (v >> 16, (v >> 8) & 0xff)
     if cmd in (0x22, 0x80000022):  # LC_DYLD_INFO(_ONLY)
         eoff, esize = struct.unpack_from('<II', data, off + 40)
         trie = data[eoff:eoff + esize]
@@ -173,6 +197,8 @@ if missing:
     errors.append('missing exports %s' % sorted(missing))
 if leaked:
     errors.append('unexpected exports %s' % sorted(leaked))
+if minos != want_min:
+    errors.append('minimum macOS %s, want %s' % (minos, want_min))
 if install_name != '@rpath/librezone.dylib':
     errors.append('install name %r' % install_name)
 extra = len(syms & hidden)
@@ -190,16 +216,34 @@ for arch in aarch64 x86_64; do
 	if command -v file >/dev/null 2>&1; then
 		echo "  $(file -b "$lib")"
 	fi
-	if check_dylib "$lib" "$arch"; then
-		echo "  $arch: Mach-O dylib, install name @rpath/librezone.dylib, exports:" \
+	if check_dylib "$lib" "$arch" "$(minos "$arch")"; then
+		echo "  $arch: Mach-O dylib, macOS $(minos "$arch")+, install name @rpath/librezone.dylib, exports:" \
 			"$(tr '\n' ' ' <"$build/exports.txt")"
 	else
 		status=1
 	fi
 done
 
+# ---- universal dylib ------------------------------------------------------------
+lipo=
+for l in llvm-lipo llvm-lipo-14 llvm-lipo-15 llvm-lipo-16; do
+	command -v "$l" >/dev/null 2>&1 && { lipo=$l; break; }
+done
+universal="no llvm-lipo: no universal dylib"
+if [ "$status" -eq 0 ] && [ -n "$lipo" ]; then
+	mkdir -p "$build/universal"
+	"$lipo" -create "$build/aarch64/librezone.dylib" "$build/x86_64/librezone.dylib" \
+		-output "$build/universal/librezone.dylib" || fail "$lipo -create"
+	info=$("$lipo" -info "$build/universal/librezone.dylib")
+	echo "  $info"
+	case $info in
+	*x86_64*arm64* | *arm64*x86_64*) universal="universal $build/universal/librezone.dylib" ;;
+	*) echo "  universal dylib lacks an architecture"; status=1 ;;
+	esac
+fi
+
 if [ "$status" -eq 0 ]; then
-	echo "PASS: cross-macos (aarch64-macos, x86_64-macos librezone.dylib)"
+	echo "PASS: cross-macos (aarch64-macos, x86_64-macos librezone.dylib; $universal)"
 else
 	echo "FAIL: cross-macos"
 fi

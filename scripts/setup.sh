@@ -12,9 +12,12 @@ fi
 
 need="build-essential autoconf automake libtool pkg-config binutils
 libjemalloc-dev libjemalloc2 libcriterion-dev"
-# For the benchmark: the allocators it compares against, and plots.
+# For the benchmark: the allocators it compares against, and plots; for CI:
+# python3-yaml (lints the macOS workflow), llvm-14 (llvm-lipo joins the
+# cross-built dylibs into a universal one).
 want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox perl python3 tcl sqlite3 git
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+python3-yaml llvm-14"
 
 missing=""
 for p in $need $want; do

@@ -128,4 +128,28 @@ void _rz_mutex_unlock(_rz_mutex_t *m) RZ_HIDDEN;
  * and leaves it as it is. */
 bool _rz_mutex_lock_for_fork(_rz_mutex_t *m) RZ_HIDDEN;
 
+/* ---- cached pages, metadata, copy-on-write, trylock ---------------------- */
+
+/* Marks a cached range's pages reusable: the OS may reclaim them at any
+ * time and they stop counting toward the process footprint (libmalloc does
+ * this to its cached large frees). Contents become undefined, not zero.
+ * Best effort. Linux: no-op (MADV_FREE would zero pages under the engine,
+ * which counts cached bytes as dirty, not zero; harmless, but not needed). */
+void _rz_vm_reusable(void *p, size_t size) RZ_HIDDEN;
+/* Takes a reusable range back before handing it out again, so that the
+ * footprint counts it again. Contents stay undefined. Linux: no-op. */
+void _rz_vm_reuse(void *p, size_t size) RZ_HIDDEN;
+/* Maps size bytes for rezone's own bookkeeping, labelled as such rather
+ * than as malloc memory; it may be reserved only: open what is used with
+ * _rz_vm_commit. Linux: an inaccessible reservation. */
+int _rz_vm_map_meta(size_t size, void **out) RZ_HIDDEN;
+/* _rz_vm_copy, telling whether dst now shares src's pages copy-on-write
+ * (mach_vm_copy): then src must be unmapped or decommitted, not cached, or
+ * the first write to either copy faults and copies. Linux: _rz_vm_copy,
+ * false. */
+bool _rz_vm_copy_shares(void *dst, const void *src, size_t size) RZ_HIDDEN;
+/* Takes the mutex if it is free; true on success. Linux:
+ * pthread_mutex_trylock() == 0. */
+bool _rz_mutex_trylock(_rz_mutex_t *m) RZ_HIDDEN;
+
 #endif /* RZ_BACKEND_OS_H */

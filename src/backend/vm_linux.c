@@ -308,6 +308,36 @@ void _rz_vm_hugepage(void *p, size_t size, bool on)
 #endif
 }
 
+void _rz_vm_reusable(void *p, size_t size)
+{
+	/* Linux counts cached pages in RSS like any other; decay returns
+	 * them. MADV_FREE would change nothing that shows before reclaim. */
+	(void)p; (void)size;
+}
+
+void _rz_vm_reuse(void *p, size_t size)
+{
+	(void)p; (void)size;
+}
+
+int _rz_vm_map_meta(size_t size, void **out)
+{
+	/* Reserved, not committed: only what is used is opened, so neither
+	 * strict overcommit nor mlockall(MCL_CURRENT) charges the rest. */
+	return _rz_vm_map(size, _rz_caps.page_size, false, out);
+}
+
+bool _rz_vm_copy_shares(void *dst, const void *src, size_t size)
+{
+	_rz_vm_copy(dst, src, size);
+	return false;
+}
+
+bool _rz_mutex_trylock(_rz_mutex_t *m)
+{
+	return pthread_mutex_trylock((pthread_mutex_t *)m->opaque) == 0;
+}
+
 bool _rz_vm_is_mapped(const void *p)
 {
 	unsigned char vec;

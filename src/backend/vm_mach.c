@@ -3,7 +3,7 @@
  * os_unfair_lock, _NSGetEnviron.
  *
  * Thin wrappers; policy lives in the engine. Facts that shape them (from
- * libmalloc and xnu, see DESIGN.md):
+ * libmalloc's and xnu's sources):
  * - large blocks are mach_vm_map'ed anywhere, tagged VM_MEMORY_MALLOC_LARGE,
  *   so vmmap/footprint account them as malloc memory;
  * - growth in place maps the adjacent range at a fixed address, tagged
@@ -15,7 +15,8 @@
  * - the page is max(vm_page_size, vm_kernel_page_size): 16 KiB kernel pages
  *   on Apple silicon, 4 KiB user pages under Rosetta.
  * Every kern_return_t is checked and turned into an errno (mach_errno).
- * The SDK has no <mach/mach_vm.h>; libSystem exports the calls, so their
+ * Apple's SDK has <mach/mach_vm.h>, but the headers bundled with the zig
+ * cross compiler do not; libSystem exports the calls either way, so their
  * prototypes are declared here.
  * May include: os.h, config.h, Mach, libSystem and POSIX headers.
  */
@@ -33,12 +34,13 @@
 #include <string.h>
 #include <time.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "backend/os.h"
 #include "backend/posix.h"
 
-/* From <mach/mach_vm.h> (MIG-generated, absent from the SDK we build with). */
+/* From <mach/mach_vm.h> (MIG-generated; absent from zig's bundled headers). */
 extern kern_return_t mach_vm_map(vm_map_t target_task, mach_vm_address_t *address,
     mach_vm_size_t size, mach_vm_offset_t mask, int flags,
     mem_entry_name_port_t object, memory_object_offset_t offset, boolean_t copy,
@@ -55,9 +57,10 @@ extern kern_return_t mach_vm_region(vm_map_t target_task, mach_vm_address_t *add
 
 /*
  * Copies of at least this many bytes use mach_vm_copy. It maps the source
- * pages copy-on-write into the destination instead of touching them; since
- * the engine deallocates the source right after, the pages are never
- * actually copied. Below it the map-entry bookkeeping (and the later
+ * pages copy-on-write into the destination instead of touching them; the
+ * pages are never actually copied provided the source is deallocated or
+ * decommitted right after (_rz_vm_copy_shares says when that is needed;
+ * a source kept in the cache still shares them). Below it the map-entry bookkeeping (and the later
  * faults on the destination) cost more than a memcpy that stays in the
  * cache; 2 MiB is where libmalloc's large realloc switches too.
  */
@@ -196,14 +199,8 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 
 void _rz_vm_copy(void *dst, const void *src, size_t size)
 {
-	size_t pg = _rz_caps.page_size;
-	if (size >= MACH_VM_COPY_MIN && ((uintptr_t)dst & (pg - 1)) == 0 &&
-	    ((uintptr_t)src & (pg - 1)) == 0 && (size & (pg - 1)) == 0 &&
-	    mach_vm_copy(mach_task_self(), (mach_vm_address_t)(uintptr_t)src, size,
-	    (mach_vm_address_t)(uintptr_t)dst) == KERN_SUCCESS)
-		return;
-	/* Small, unaligned, or vm_copy refused (it cannot fail the caller). */
-	memcpy(dst, src, size);
+	/* Small, unaligned, or vm_copy refused: memcpy (it cannot fail). */
+	(void)_rz_vm_copy_shares(dst, src, size);
 }
 
 void _rz_vm_prefault(void *p, size_t size)
@@ -276,4 +273,57 @@ bool _rz_os_commit_possible(size_t size)
 	/* macOS has no commit charge: a mapping fails or succeeds by itself. */
 	(void)size;
 	return true;
+}
+
+/* ---- macOS additions (os.h, issue 10) -------------------------------------- */
+
+/*
+ * madvise rather than mach_vm_behavior_set(VM_BEHAVIOR_REUSABLE), as
+ * libmalloc does for its cached large blocks: one BSD call, and the pages
+ * leave the footprint (Activity Monitor, `footprint`) until reused.
+ */
+void _rz_vm_reusable(void *p, size_t size)
+{
+	if (size)
+		(void)madvise(p, size, MADV_FREE_REUSABLE);
+}
+
+void _rz_vm_reuse(void *p, size_t size)
+{
+	if (size)
+		(void)madvise(p, size, MADV_FREE_REUSE);
+}
+
+/* VM_MEMORY_APPLICATION_SPECIFIC_1: vmmap lists the table apart from the
+ * blocks (not as MALLOC_LARGE, which would count it as heap). Tags from
+ * 128 up do not fit VM_MAKE_TAG's int shift (undefined behaviour), so the
+ * tag is shifted unsigned. */
+#define MACH_META_TAG ((int)((unsigned)VM_MEMORY_APPLICATION_SPECIFIC_1 << 24))
+
+int _rz_vm_map_meta(size_t size, void **out)
+{
+	mach_vm_address_t addr = 0;
+	int err = mach_map(&addr, size, _rz_caps.page_size - 1,
+	    VM_FLAGS_ANYWHERE | MACH_META_TAG, true);
+	if (err)
+		return err;
+	*out = (void *)(uintptr_t)addr;
+	return 0;
+}
+
+bool _rz_vm_copy_shares(void *dst, const void *src, size_t size)
+{
+	size_t pg = _rz_caps.page_size;
+	if (size >= MACH_VM_COPY_MIN && ((uintptr_t)dst & (pg - 1)) == 0 &&
+	    ((uintptr_t)src & (pg - 1)) == 0 && (size & (pg - 1)) == 0 &&
+	    mach_vm_copy(mach_task_self(), (mach_vm_address_t)(uintptr_t)src, size,
+	    (mach_vm_address_t)(uintptr_t)dst) == KERN_SUCCESS)
+		return true;
+	memcpy(dst, src, size);
+	return false;
+}
+
+bool _rz_mutex_trylock(_rz_mutex_t *m)
+{
+	return os_unfair_lock_trylock((os_unfair_lock_t)(void *)m->opaque);
 }

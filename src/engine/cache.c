@@ -196,6 +196,16 @@ size_t _rz_cache_bytes(void)
 	return LOAD(cache_bytes);
 }
 
+bool _rz_cache_locked(void)
+{
+	for (size_t k = 0; k < CACHE_SHARDS; k++) {
+		if (!_rz_mutex_trylock(&cache_shards[k].lock))
+			return true;
+		_rz_mutex_unlock(&cache_shards[k].lock);
+	}
+	return false;
+}
+
 void _rz_cache_prefork(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++)

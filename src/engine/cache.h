@@ -43,6 +43,8 @@ bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out) RZ_HIDDEN;
 /* Dirty bytes currently held. */
 size_t _rz_cache_bytes(void) RZ_HIDDEN;
 
+/* Whether a shard's lock is held (trylock). */
+bool _rz_cache_locked(void) RZ_HIDDEN;
 void _rz_cache_prefork(void) RZ_HIDDEN;
 void _rz_cache_postfork_parent(void) RZ_HIDDEN;
 void _rz_cache_postfork_child(void) RZ_HIDDEN;

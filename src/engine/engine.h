@@ -122,6 +122,9 @@ bool _rz_maybe_ours(const void *p) RZ_HIDDEN;
  * MCL_FUTURE) or munlockall() (both false). */
 void _rz_lock_memory(bool current, bool future) RZ_HIDDEN;
 
+/* Whether the engine is busy in another thread right now (zone_locked). */
+bool _rz_engine_locked(void) RZ_HIDDEN;
+
 /* Fork handlers, installed by the front end. */
 void _rz_prefork(void) RZ_HIDDEN;
 void _rz_postfork_parent(void) RZ_HIDDEN;

@@ -254,6 +254,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 	struct _rz_cached c;
 	int err;
 	if (_rz_cache_take(n + large_guard_gap(), align ? align : _rz_caps.page_size, &c)) {
+		_rz_vm_reuse((void *)c.addr, c.dirty);
 		if (large_reuse(&c, n, zero, &b.dirty) != 0) {
 			large_unmap(c.addr, c.reserved);
 		} else {
@@ -311,6 +312,8 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 		large_unmap(c.addr, c.reserved);
 		return;
 	}
+	/* Cached pages leave the footprint until reused (macOS). */
+	_rz_vm_reusable((void *)c.addr, c.dirty);
 	_rz_large_unmap_cached(out, n);
 	_rz_decay_kick();
 }
@@ -511,7 +514,7 @@ void *_rz_large_resize(void *p, size_t size, const char *call)
 		return NULL;
 	if (b.size < 2 * _rz_caps.move_align)
 		_rz_vm_prefault(q, b.size); /* memcpy would fault every page */
-	_rz_vm_copy(q, p, b.size);
+	bool shared = _rz_vm_copy_shares(q, p, b.size);
 	RZ_STAT_ADD(grow_copied, 1);
 	RZ_STAT_ADD(bytes_copied, b.size);
 	/* The new block was counted as an allocation; this is a growth. */
@@ -519,10 +522,10 @@ void *_rz_large_resize(void *p, size_t size, const char *call)
 	r = _rz_table_acquire((uintptr_t)p, &b);
 	if (r) {
 		_rz_table_remove(r);
-		/* Where the copy was copy-on-write (vm_copy: no zero-copy move),
-		 * caching the source would keep its pages shared, and the first
-		 * write to either copy would fault and copy: return it. */
-		large_release(&b, _rz_caps.can_move);
+		/* Where the copy was copy-on-write (vm_copy), caching the source
+		 * would keep its pages shared, and the first write to either
+		 * copy would fault and copy: return it. */
+		large_release(&b, !shared);
 		RZ_STAT_SUB(large_frees, 1);
 	}
 	return q;
@@ -654,6 +657,11 @@ void _rz_large_lock_memory(bool current, bool future)
 	/* MCL_CURRENT locks what is mapped now: give back headroom first. */
 	if (current)
 		_rz_large_reclaim();
+}
+
+bool _rz_large_locked(void)
+{
+	return _rz_table_locked() || _rz_cache_locked();
 }
 
 void _rz_large_prefork(void)

@@ -59,6 +59,9 @@ void _rz_large_unmap_cached(const struct _rz_cached *c, size_t n) RZ_HIDDEN;
  * be locked); with current, headroom and the cache go back first. */
 void _rz_large_lock_memory(bool current, bool future) RZ_HIDDEN;
 
+/* Whether another thread holds one of the engine's shard locks now (a
+ * debugger must not stop the process there and then allocate). */
+bool _rz_large_locked(void) RZ_HIDDEN;
 /* Fork: hold the shard locks across fork; the child re-creates them. */
 void _rz_large_prefork(void) RZ_HIDDEN;
 void _rz_large_postfork_parent(void) RZ_HIDDEN;

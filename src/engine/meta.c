@@ -19,7 +19,7 @@ static size_t meta_used;
 void _rz_meta_init(void)
 {
 	void *p;
-	if (!meta_base && _rz_vm_map(META_RESERVE, _rz_caps.page_size, false, &p) == 0)
+	if (!meta_base && _rz_vm_map_meta(META_RESERVE, &p) == 0)
 		meta_base = p;
 }
 
@@ -33,7 +33,7 @@ void *_rz_meta_alloc(size_t bytes)
 		if (at + bytes <= META_RESERVE)
 			p = meta_base + at;
 	}
-	if (!p && _rz_vm_map(bytes, pg, false, &p) != 0)
+	if (!p && _rz_vm_map_meta(bytes, &p) != 0)
 		return NULL;
 	if (_rz_vm_commit(p, bytes) != 0) {
 		/* An opened piece of the range stays unused; a mapping goes. */

@@ -352,6 +352,11 @@ bool _rz_maybe_ours(const void *p)
 	return _rz_pagemap_has((uintptr_t)p);
 }
 
+bool _rz_engine_locked(void)
+{
+	return __atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 && _rz_large_locked();
+}
+
 void _rz_lock_memory(bool current, bool future)
 {
 	_rz_init();

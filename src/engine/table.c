@@ -423,6 +423,16 @@ bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 	return false;
 }
 
+bool _rz_table_locked(void)
+{
+	for (size_t i = 0; i < SHARDS; i++) {
+		if (!_rz_mutex_trylock(&shards[i].lock))
+			return true;
+		_rz_mutex_unlock(&shards[i].lock);
+	}
+	return false;
+}
+
 void _rz_table_prefork(void)
 {
 	for (size_t i = 0; i < SHARDS; i++)

@@ -63,6 +63,8 @@ void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg) RZ_
  * reports only). */
 bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out) RZ_HIDDEN;
 
+/* Whether a shard's lock is held (trylock). */
+bool _rz_table_locked(void) RZ_HIDDEN;
 /* Fork: hold every shard across fork; the child also frees every record
  * lock (their holders do not exist in it). */
 void _rz_table_prefork(void) RZ_HIDDEN;

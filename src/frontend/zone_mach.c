@@ -12,7 +12,7 @@
  * handed to the zone that owns it.
  *
  * May include: engine/engine.h, backend/small_zone.h, rezone.h,
- * <malloc/malloc.h>, <mach/mach.h>.
+ * <malloc/malloc.h>, <mach/mach.h>, <sys/mman.h>.
  */
 #include "config.h"
 
@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "rezone.h"
 #include "backend/small_zone.h"
@@ -66,7 +67,9 @@ static void zone_reinit_lock(malloc_zone_t *z);
 static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats);
 static boolean_t zone_locked(malloc_zone_t *z);
 
-static malloc_introspection_t zone_introspect = {
+/* const: libmalloc and the tools only read it, and in read-only memory a
+ * stray write cannot redirect a call. */
+static const malloc_introspection_t zone_introspect = {
 	.enumerator = zone_enumerator,
 	.good_size = zone_good_size,
 	.check = zone_check,
@@ -100,7 +103,7 @@ static union {
 		.zone_name = "rezone",
 		.batch_malloc = zone_batch_malloc,
 		.batch_free = zone_batch_free,
-		.introspect = &zone_introspect,
+		.introspect = (malloc_introspection_t *)&zone_introspect,
 		/* 13: malloc/calloc set errno themselves (the engine does). */
 		.version = 13,
 		.memalign = zone_memalign,
@@ -125,11 +128,51 @@ static bool zone_owns(const void *p)
 	return _rz_large_size(p) != 0 || _rz_small_owned_size(p) != 0;
 }
 
-/* The registered zone other than this one that owns p, or NULL. */
+/*
+ * The registered zone other than this one whose size() claims p, or NULL.
+ * Asked zone by zone rather than through malloc_zone_from_ptr(): for a
+ * pointer zone 0 claims, that answers with libmalloc's virtual default
+ * zone, a forwarder to zone 0 (which may be rezone itself).
+ */
 static malloc_zone_t *zone_owner_elsewhere(const void *p)
 {
-	malloc_zone_t *z = malloc_zone_from_ptr(p);
-	return z != zone_self ? z : NULL;
+	vm_address_t *zones = NULL;
+	unsigned count = 0;
+	if (malloc_get_all_zones(mach_task_self(), NULL, &zones, &count) != KERN_SUCCESS)
+		return NULL;
+	for (unsigned i = 0; i < count; i++) {
+		malloc_zone_t *z = (malloc_zone_t *)zones[i];
+		if (z && z != zone_self && z->size(z, p) != 0)
+			return z;
+	}
+	return NULL;
+}
+
+/*
+ * High-water mark of the bytes in large blocks, for statistics(). The
+ * engine keeps no peak counter, so the front end samples the live count
+ * after each large allocation or growth it passes on (the only calls that
+ * raise it). Small requests skip it with one compare.
+ */
+static size_t zone_peak;
+
+static __attribute__((noinline)) void zone_peak_note(void)
+{
+	struct rezone_stats s;
+	if (rezone_stats(&s, sizeof(s)) != 0)
+		return;
+	size_t now = (size_t)s.large_live_bytes;
+	size_t seen = __atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
+	while (now > seen && !__atomic_compare_exchange_n(&zone_peak, &seen, now, true,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static inline void *zone_peak_after(void *p, size_t size)
+{
+	if (__builtin_expect(size >= _rz_route_threshold, 0) && p)
+		zone_peak_note();
+	return p;
 }
 
 /* ---- malloc_zone_t ------------------------------------------------------- */
@@ -146,56 +189,74 @@ static size_t zone_size(malloc_zone_t *z, const void *p)
 static void *zone_malloc(malloc_zone_t *z, size_t size)
 {
 	(void)z;
-	return _rz_malloc(size);
+	return zone_peak_after(_rz_malloc(size), size);
 }
 
 static void *zone_calloc(malloc_zone_t *z, size_t count, size_t size)
 {
 	(void)z;
-	return _rz_calloc(count, size);
+	size_t total;
+	if (__builtin_mul_overflow(count, size, &total))
+		total = SIZE_MAX;
+	return zone_peak_after(_rz_calloc(count, size), total);
 }
 
 static void *zone_valloc(malloc_zone_t *z, size_t size)
 {
 	(void)z;
-	return _rz_valloc(size);
+	return zone_peak_after(_rz_valloc(size), size);
 }
 
+/*
+ * Large first (one lock-free probe); a pointer the delegate owns goes to it
+ * directly: many of libmalloc's blocks are page-aligned, and the engine's
+ * free would probe again and run its misuse checks on each of them.
+ */
 static void zone_free(malloc_zone_t *z, void *p)
 {
+	(void)z;
 	if (!p)
 		return;
-	if (zone_owns(p)) {
+	if (_rz_large_size(p)) {
 		_rz_free(p);
 		return;
 	}
+	if (_rz_small_owned_size(p)) {
+		_rz_small_free(p);
+		return;
+	}
+	/* The owner's own function: malloc_zone_free() would report the free
+	 * to malloc_logger a second time (libmalloc's free() already did). */
 	malloc_zone_t *owner = zone_owner_elsewhere(p);
 	if (owner) {
-		malloc_zone_free(owner, p);
+		owner->free(owner, p);
 		return;
 	}
 	/* Nobody's: the engine's misuse checks, then the delegate's report. */
-	(void)z;
 	_rz_free(p);
 }
 
 /* libmalloc's free() calls this with the size our size() just returned,
- * so ownership is already established: skip the second lookup. */
+ * so p is a large block or the delegate's: no ownership walk, and a
+ * page-aligned small block goes straight to the delegate. */
 static void zone_free_definite_size(malloc_zone_t *z, void *p, size_t size)
 {
 	(void)z; (void)size;
-	_rz_free(p);
+	if (_rz_large_size(p))
+		_rz_free(p);
+	else
+		_rz_small_free(p);
 }
 
 static void *zone_realloc(malloc_zone_t *z, void *p, size_t size)
 {
+	(void)z;
 	if (p && !zone_owns(p)) {
 		malloc_zone_t *owner = zone_owner_elsewhere(p);
 		if (owner)
-			return malloc_zone_realloc(owner, p, size);
+			return owner->realloc(owner, p, size);
 	}
-	(void)z;
-	return _rz_realloc(p, size);
+	return zone_peak_after(_rz_realloc(p, size), size);
 }
 
 static void zone_destroy(malloc_zone_t *z)
@@ -209,7 +270,7 @@ static unsigned zone_batch_malloc(malloc_zone_t *z, size_t size, void **out, uns
 	(void)z;
 	unsigned i;
 	for (i = 0; i < n; i++) {
-		out[i] = _rz_malloc(size);
+		out[i] = zone_peak_after(_rz_malloc(size), size);
 		if (!out[i])
 			break;
 	}
@@ -225,7 +286,7 @@ static void zone_batch_free(malloc_zone_t *z, void **ps, unsigned n)
 static void *zone_memalign(malloc_zone_t *z, size_t align, size_t size)
 {
 	(void)z;
-	return _rz_memalign(align, size);
+	return zone_peak_after(_rz_memalign(align, size), size);
 }
 
 static size_t zone_pressure_relief(malloc_zone_t *z, size_t goal)
@@ -239,13 +300,15 @@ static boolean_t zone_claimed_address(malloc_zone_t *z, void *p)
 {
 	(void)z;
 	/* False positives are allowed, false negatives are not: the span
-	 * filter answers "maybe" for every address near a large mapping. */
+	 * filter answers "maybe" for every address near a large mapping, and
+	 * a delegate that cannot say (no claimed_address before version 10)
+	 * gets the benefit of the doubt: its size() knows block starts only. */
 	if (_rz_maybe_ours(p))
 		return 1;
 	malloc_zone_t *small = _rz_small_zone();
 	if (small->version >= 10 && small->claimed_address)
 		return small->claimed_address(small, p);
-	return small->size(small, p) != 0;
+	return 1;
 }
 
 /* ---- introspection ------------------------------------------------------- */
@@ -379,14 +442,23 @@ static void zone_reinit_lock(malloc_zone_t *z)
 	_rz_postfork_child();
 }
 
-/* Only what force_lock holds is known here (the engine lock is private). */
+/* Held by force_lock, or by a thread inside the engine right now (lldb
+ * asks before it runs code that allocates in a stopped process). */
 static boolean_t zone_locked(malloc_zone_t *z)
 {
 	(void)z;
-	return __atomic_load_n(&zone_lock_held, __ATOMIC_RELAXED);
+	return __atomic_load_n(&zone_lock_held, __ATOMIC_RELAXED) || _rz_engine_locked();
 }
 
-/* Large blocks only: the delegate reports its own blocks as a zone. */
+static void zone_add_reserved(uintptr_t addr, size_t size, size_t reserved, void *arg)
+{
+	(void)addr; (void)size;
+	*(size_t *)arg += reserved;
+}
+
+/* Large blocks only: the delegate reports its own blocks as a zone.
+ * size_allocated is what libmalloc's zones mean by it, the address space
+ * held for those blocks (their reservations), not their usable bytes. */
 static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats)
 {
 	(void)z;
@@ -394,10 +466,15 @@ static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats)
 	memset(stats, 0, sizeof(*stats));
 	if (rezone_stats(&s, sizeof(s)) != 0)
 		return;
+	zone_peak_note();
+	size_t reserved = 0;
+	_rz_large_each(zone_add_reserved, &reserved);
 	stats->blocks_in_use = (unsigned)s.large_live;
 	stats->size_in_use = (size_t)s.large_live_bytes;
-	stats->max_size_in_use = (size_t)s.large_live_bytes;
-	stats->size_allocated = (size_t)s.large_live_bytes;
+	stats->max_size_in_use = __atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
+	if (stats->max_size_in_use < stats->size_in_use)
+		stats->max_size_in_use = stats->size_in_use;
+	stats->size_allocated = reserved;
 }
 
 /* ---- registration -------------------------------------------------------- */
@@ -447,10 +524,26 @@ static int zone_promote(malloc_zone_t *purgeable)
 
 static int zone_busy;
 
+/*
+ * The zone page becomes read-only once the zone is handed out, as
+ * libmalloc protects its own zones: a wild write cannot redirect its
+ * function pointers. mprotect rather than mach_vm_protect: the page is in
+ * the image's data segment, and libmalloc (malloc_set_zone_name) unprotects
+ * zones the same way when it must write one.
+ */
+static void zone_protect(void)
+{
+	static int done;
+	if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+		return;
+	(void)mprotect(zone_self, ZONE_PAGE, PROT_READ);
+}
+
 RZ_EXPORT malloc_zone_t *rezone_zone(void)
 {
 	/* Capture the delegate while the default zone is not yet rezone. */
 	(void)_rz_small_zone();
+	zone_protect();
 	return zone_self;
 }
 
@@ -464,6 +557,7 @@ RZ_EXPORT int rezone_zone_register_default(void)
 	 * built around the default zone and assumes libmalloc's own. */
 	malloc_zone_t *purgeable = malloc_default_purgeable_zone();
 	int err = zone_promote(purgeable);
+	zone_protect();
 	__atomic_store_n(&zone_busy, 0, __ATOMIC_RELEASE);
 	return err;
 }

@@ -5,10 +5,19 @@
  * Mach VM: mach_vm_map (ANYWHERE with an alignment mask, FIXED, FIXED |
  * OVERWRITE, tag in the top byte of flags), mach_vm_deallocate,
  * mach_vm_protect, mach_vm_copy, mach_vm_region, over mmap/munmap/mprotect.
- * Sizes and addresses are in units of vm_kernel_page_size, 16 KiB here as
- * on Apple silicon, while vm_page_size is 4 KiB: the Rosetta case, where
- * the two differ and rezone must use the larger. A fixed map over anything
- * already mapped fails with KERN_NO_SPACE, as in xnu.
+ * Sizes and addresses are in units of vm_kernel_page_size. Page sizes
+ * (user/kernel) come from MACHSIM_PAGES at load time: "4k/16k" (default:
+ * Rosetta on Apple silicon, where the two differ and rezone must use the
+ * larger), "16k/16k" (native arm64) or "4k/4k" (Intel). A fixed map over
+ * anything already mapped fails with KERN_NO_SPACE, as in xnu.
+ * mach_vm_copy of page-aligned ranges is recorded as copy-on-write sharing:
+ * the bytes are copied (later writes to either side stay apart, as with
+ * xnu's copy-on-write) and the shared pages are counted for both ranges
+ * until either range is deallocated or mapped over (machsim_cow_bytes;
+ * plain writes are not observed).
+ * os_unfair_lock aborts on recursion and on unlock by a non-owner, as the
+ * real one does. madvise(MADV_FREE_REUSABLE/REUSE) records which ranges
+ * are out of the footprint (machsim_reusable_bytes); contents are kept.
  * Address space: Linux places new mappings top-down, right below the
  * previous ones, so the range after a block is usually taken; xnu places
  * VM_FLAGS_ANYWHERE allocations first-fit, ascending. The simulation
@@ -18,9 +27,16 @@
  *
  * Registry: malloc_zones[] with libmalloc's rules (register appends and
  * refuses a zone twice; unregister moves the last zone into the hole),
- * malloc_default_zone() as the modern forwarder to malloc_zones[0], a
- * purgeable zone created on first request, malloc_zone_from_ptr by asking
- * each zone's size() in order.
+ * malloc_default_zone() as the modern virtual default zone (a forwarder to
+ * malloc_zones[0]), a purgeable zone created on first request,
+ * malloc_zone_from_ptr by asking each zone's size() in order, answering
+ * with the virtual default zone when zone 0 claims the pointer (libmalloc
+ * does so unless a zone 0 was injected through its private interface,
+ * which rezone does not use). The default zone is version 16 with
+ * claimed_address, as libmalloc's; its page-aligned blocks of 32 KiB and up
+ * get map entries of their own in the simulated address space, so they can
+ * sit right behind rezone's blocks as libmalloc's medium and large blocks
+ * do on a Mac.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +58,22 @@
 mach_port_t mach_task_self_ = 0x103;
 vm_size_t vm_page_size = 4096;
 vm_size_t vm_kernel_page_size = 16384;
+
+/* Before any constructor of rezone's (priority 101 runs first). */
+__attribute__((constructor(101))) static void machsim_pages_init(void)
+{
+	const char *v = getenv("MACHSIM_PAGES");
+	if (!v || !*v || strcmp(v, "4k/16k") == 0)
+		return;
+	if (strcmp(v, "16k/16k") == 0) {
+		vm_page_size = 16384;
+	} else if (strcmp(v, "4k/4k") == 0) {
+		vm_kernel_page_size = 4096;
+	} else {
+		fprintf(stderr, "machsim: MACHSIM_PAGES must be 4k/16k, 16k/16k or 4k/4k\n");
+		abort();
+	}
+}
 
 struct machsim_counts machsim_counts;
 
@@ -180,14 +213,119 @@ static uintptr_t arena_find(size_t len, size_t align)
 	return at + len <= arena_hi ? at : 0;
 }
 
+/* ---- copy-on-write records (mach_vm_copy) ------------------------------------ */
+
+#define MAX_COW 256
+static struct cow { uintptr_t src, dst, len; } cows[MAX_COW];
+static size_t n_cows;
+
+/* A range deallocated or mapped over stops sharing pages with its copy. */
+static void cow_forget(uintptr_t start, uintptr_t end)
+{
+	for (size_t i = 0; i < n_cows;) {
+		struct cow *c = &cows[i];
+		if ((c->src < end && c->src + c->len > start) ||
+		    (c->dst < end && c->dst + c->len > start))
+			*c = cows[--n_cows];
+		else
+			i++;
+	}
+}
+
+size_t machsim_cow_bytes(void)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&vm_lock);
+	for (size_t i = 0; i < n_cows; i++)
+		n += cows[i].len;
+	pthread_mutex_unlock(&vm_lock);
+	return n;
+}
+
+/* ---- reusable ranges (madvise MADV_FREE_REUSABLE / MADV_FREE_REUSE) ------- */
+
+#define MAX_REUSABLE 256
+static struct reusable { uintptr_t start, end; } reusables[MAX_REUSABLE];
+static size_t n_reusables;
+
+static void reusable_forget(uintptr_t start, uintptr_t end)
+{
+	for (size_t i = 0; i < n_reusables;) {
+		if (reusables[i].start < end && reusables[i].end > start)
+			reusables[i] = reusables[--n_reusables];
+		else
+			i++;
+	}
+}
+
+#undef madvise
+int machsim_madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t s = (uintptr_t)addr, e = s + len;
+	if (advice != MADV_FREE_REUSABLE && advice != MADV_FREE_REUSE)
+		return madvise(addr, len, advice);
+	pthread_mutex_lock(&vm_lock);
+	int rc = 0;
+	if (!range_covered(s, e)) {
+		errno = EINVAL;
+		rc = -1;
+	} else {
+		reusable_forget(s, e);
+		if (advice == MADV_FREE_REUSABLE && n_reusables < MAX_REUSABLE)
+			reusables[n_reusables++] = (struct reusable){ s, e };
+	}
+	pthread_mutex_unlock(&vm_lock);
+	return rc;
+}
+
+size_t machsim_reusable_bytes(void)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&vm_lock);
+	for (size_t i = 0; i < n_reusables; i++)
+		n += reusables[i].end - reusables[i].start;
+	pthread_mutex_unlock(&vm_lock);
+	return n;
+}
+
 /* Gives a range back to the arena (or to Linux outside it). */
 static void arena_unmap(uintptr_t start, uintptr_t end)
 {
+	cow_forget(start, end);
+	reusable_forget(start, end);
 	if (in_arena(start, end))
 		mmap((void *)start, end - start, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	else
 		munmap((void *)start, end - start);
+}
+
+/* Anywhere maps without counting, for the simulated zones' own blocks. */
+static void *arena_alloc(size_t size, int tag)
+{
+	size_t pg = kpage();
+	size_t len = (size + pg - 1) & ~(pg - 1);
+	void *p = NULL;
+	pthread_mutex_lock(&vm_lock);
+	arena_init_locked();
+	uintptr_t a = arena_find(len, pg);
+	if (a && mmap((void *)a, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
+		entry_insert(a, a + len, tag, VM_PROT_DEFAULT);
+		p = (void *)a;
+	}
+	pthread_mutex_unlock(&vm_lock);
+	return p;
+}
+
+static void arena_free(void *p, size_t size)
+{
+	size_t pg = kpage();
+	uintptr_t s = (uintptr_t)p, e = s + ((size + pg - 1) & ~(pg - 1));
+	pthread_mutex_lock(&vm_lock);
+	arena_unmap(s, e);
+	entry_remove(s, e);
+	pthread_mutex_unlock(&vm_lock);
 }
 
 kern_return_t mach_vm_map(vm_map_t target, mach_vm_address_t *address, mach_vm_size_t size,
@@ -233,6 +371,7 @@ kern_return_t mach_vm_map(vm_map_t target, mach_vm_address_t *address, mach_vm_s
 				goto out;
 			}
 			entry_remove(a, a + len);
+			cow_forget(a, a + len);
 		} else if (!in_arena(a, a + len) || overlaps_entry(a, a + len)) {
 			machsim_counts.no_space++;
 			kr = KERN_NO_SPACE;
@@ -306,8 +445,18 @@ kern_return_t mach_vm_copy(vm_map_t target, mach_vm_address_t src, mach_vm_size_
 	pthread_mutex_unlock(&vm_lock);
 	if (!ok)
 		return KERN_INVALID_ADDRESS;
-	/* xnu shares the pages copy-on-write; the bytes seen are the same. */
+	/* xnu shares the pages copy-on-write: the bytes seen are the same, and
+	 * later writes to either side do not show in the other (a copy gives
+	 * both). Page-aligned copies are recorded as sharing their pages. */
 	memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, (size_t)size);
+	size_t pg = kpage();
+	if (((src | dst | size) & (pg - 1)) == 0) {
+		pthread_mutex_lock(&vm_lock);
+		cow_forget((uintptr_t)dst, (uintptr_t)(dst + size));
+		if (n_cows < MAX_COW)
+			cows[n_cows++] = (struct cow){ (uintptr_t)src, (uintptr_t)dst, (uintptr_t)size };
+		pthread_mutex_unlock(&vm_lock);
+	}
 	return KERN_SUCCESS;
 }
 
@@ -420,14 +569,40 @@ char ***_NSGetEnviron(void)
 	return &environ;
 }
 
+/* The lock word holds the owner (here its Linux thread id), as the real
+ * lock holds the owner's thread port; misuse aborts as libplatform's does. */
+static uint32_t lock_self(void)
+{
+	return (uint32_t)syscall(SYS_gettid);
+}
+
+static _Noreturn void lock_crash(const char *why)
+{
+	fprintf(stderr, "machsim: BUG IN CLIENT OF LIBPLATFORM: %s\n", why);
+	abort();
+}
+
+bool os_unfair_lock_trylock(os_unfair_lock_t lock)
+{
+	uint32_t free_word = 0;
+	return __atomic_compare_exchange_n(&lock->_os_unfair_lock_opaque, &free_word,
+	    lock_self(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 void os_unfair_lock_lock(os_unfair_lock_t lock)
 {
-	while (__atomic_exchange_n(&lock->_os_unfair_lock_opaque, 1, __ATOMIC_ACQUIRE))
+	uint32_t me = lock_self();
+	if (__atomic_load_n(&lock->_os_unfair_lock_opaque, __ATOMIC_RELAXED) == me)
+		lock_crash("Trying to recursively lock an os_unfair_lock");
+	while (!os_unfair_lock_trylock(lock))
 		sched_yield();
 }
 
 void os_unfair_lock_unlock(os_unfair_lock_t lock)
 {
+	uint32_t me = lock_self();
+	if (__atomic_load_n(&lock->_os_unfair_lock_opaque, __ATOMIC_RELAXED) != me)
+		lock_crash("Unlock of an os_unfair_lock not owned by current thread");
 	__atomic_store_n(&lock->_os_unfair_lock_opaque, 0, __ATOMIC_RELEASE);
 }
 
@@ -442,10 +617,17 @@ struct simzone {
 	pthread_mutex_t lock;
 	unsigned frees;
 	int locked;
-	/* Open addressing, tombstones as (void *)1; sizes beside. */
+	/* Open addressing, tombstones as (void *)1; sizes beside; mapped:
+	 * the block has a map entry of its own. */
 	const void **ptrs;
 	size_t *sizes;
+	bool *mapped;
+	unsigned claims; /* claimed_address calls */
 };
+
+/* libmalloc gives blocks from about here up page-aligned memory (medium
+ * and large); the simulation maps them in the simulated address space. */
+#define ZONE_MAPPED_MIN ((size_t)32 << 10)
 
 #define TOMB ((const void *)1)
 
@@ -465,12 +647,13 @@ static size_t set_find(struct simzone *z, const void *p)
 	return (size_t)-1;
 }
 
-static void set_add(struct simzone *z, const void *p, size_t size)
+static void set_add(struct simzone *z, const void *p, size_t size, bool mapped)
 {
 	for (size_t i = set_hash(p);; i = (i + 1) & (SET_CAP - 1)) {
 		if (z->ptrs[i] == NULL || z->ptrs[i] == TOMB) {
 			z->ptrs[i] = p;
 			z->sizes[i] = size;
+			z->mapped[i] = mapped;
 			return;
 		}
 	}
@@ -488,34 +671,46 @@ static size_t sz_size(malloc_zone_t *zone, const void *p)
 	return s;
 }
 
-static void *sz_track(struct simzone *z, void *p, size_t size)
+static void *sz_track(struct simzone *z, void *p, size_t size, bool mapped)
 {
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	pthread_mutex_lock(&z->lock);
-	set_add(z, p, size ? size : 1);
+	set_add(z, p, size ? size : 1, mapped);
 	pthread_mutex_unlock(&z->lock);
 	return p;
 }
 
 static void *sz_malloc(malloc_zone_t *zone, size_t size)
 {
-	return sz_track((struct simzone *)zone, malloc(size ? size : 1), size);
+	if (size >= ZONE_MAPPED_MIN)
+		return sz_track((struct simzone *)zone,
+		    arena_alloc(size, VM_MEMORY_MALLOC_MEDIUM), size, true);
+	return sz_track((struct simzone *)zone, malloc(size ? size : 1), size, false);
 }
 
 static void *sz_calloc(malloc_zone_t *zone, size_t n, size_t size)
 {
-	return sz_track((struct simzone *)zone, calloc(n ? n : 1, size ? size : 1), n * size);
+	if (n && size > SIZE_MAX / n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (n * size >= ZONE_MAPPED_MIN)
+		return sz_malloc(zone, n * size); /* fresh mappings are zero */
+	return sz_track((struct simzone *)zone, calloc(n ? n : 1, size ? size : 1), n * size,
+	    false);
 }
 
 static void *sz_memalign(malloc_zone_t *zone, size_t align, size_t size)
 {
+	if (size >= ZONE_MAPPED_MIN && align <= kpage())
+		return sz_malloc(zone, size);
 	void *p = NULL;
 	if (posix_memalign(&p, align, size ? size : 1) != 0)
 		p = NULL;
-	return sz_track((struct simzone *)zone, p, size);
+	return sz_track((struct simzone *)zone, p, size, false);
 }
 
 static void *sz_valloc(malloc_zone_t *zone, size_t size)
@@ -537,8 +732,43 @@ static void sz_free(malloc_zone_t *zone, void *p)
 	}
 	z->ptrs[i] = TOMB;
 	z->frees++;
+	bool mapped = z->mapped[i];
+	size_t size = z->sizes[i];
 	pthread_mutex_unlock(&z->lock);
-	free(p);
+	if (mapped)
+		arena_free(p, size);
+	else
+		free(p);
+}
+
+/* Any address inside a live block (libmalloc's zones answer for their
+ * regions, which is looser still). */
+static boolean_t sz_claimed_address(malloc_zone_t *zone, void *p)
+{
+	struct simzone *z = (struct simzone *)zone;
+	uintptr_t a = (uintptr_t)p;
+	boolean_t found = 0;
+	pthread_mutex_lock(&z->lock);
+	z->claims++;
+	for (size_t i = 0; i < SET_CAP && !found; i++) {
+		uintptr_t b = (uintptr_t)z->ptrs[i];
+		if (b > (uintptr_t)TOMB && a >= b && a - b < z->sizes[i])
+			found = 1;
+	}
+	pthread_mutex_unlock(&z->lock);
+	return found;
+}
+
+static void *sz_type_malloc(malloc_zone_t *zone, size_t size, uint64_t type)
+{
+	(void)type;
+	return sz_malloc(zone, size);
+}
+
+static void *sz_type_calloc(malloc_zone_t *zone, size_t n, size_t size, uint64_t type)
+{
+	(void)type;
+	return sz_calloc(zone, n, size);
 }
 
 static void *sz_realloc(malloc_zone_t *zone, void *p, size_t size)
@@ -602,6 +832,7 @@ static struct simzone *simzone_new(const char *name)
 	struct simzone *z = calloc(1, sizeof(*z));
 	z->ptrs = calloc(SET_CAP, sizeof(*z->ptrs));
 	z->sizes = calloc(SET_CAP, sizeof(*z->sizes));
+	z->mapped = calloc(SET_CAP, sizeof(*z->mapped));
 	pthread_mutex_init(&z->lock, NULL);
 	z->introspect.good_size = sz_good_size;
 	z->introspect.force_lock = sz_force_lock;
@@ -612,9 +843,20 @@ static struct simzone *simzone_new(const char *name)
 		.size = sz_size, .malloc = sz_malloc, .calloc = sz_calloc,
 		.valloc = sz_valloc, .free = sz_free, .realloc = sz_realloc,
 		.destroy = sz_destroy, .zone_name = name, .introspect = &z->introspect,
-		.version = 9, .memalign = sz_memalign,
+		.version = 16, .memalign = sz_memalign, .claimed_address = sz_claimed_address,
+		.malloc_type_malloc = sz_type_malloc, .malloc_type_calloc = sz_type_calloc,
 	};
 	return z;
+}
+
+void machsim_zone_set_version(malloc_zone_t *zone, unsigned version)
+{
+	zone->version = version;
+}
+
+unsigned machsim_zone_claims(malloc_zone_t *zone)
+{
+	return ((struct simzone *)zone)->claims;
 }
 
 unsigned machsim_zone_frees(malloc_zone_t *zone)
@@ -724,7 +966,7 @@ static void *vz_memalign(malloc_zone_t *z, size_t a, size_t n) { (void)z; return
 static malloc_zone_t virtual_default_zone = {
 	.size = vz_size, .malloc = vz_malloc, .calloc = vz_calloc, .valloc = vz_valloc,
 	.free = vz_free, .realloc = vz_realloc, .zone_name = "DefaultMallocZone",
-	.version = 10, .memalign = vz_memalign,
+	.version = 16, .memalign = vz_memalign,
 };
 
 malloc_zone_t *malloc_default_zone(void)
@@ -740,7 +982,7 @@ malloc_zone_t *malloc_zone_from_ptr(const void *ptr)
 	for (unsigned i = 0; i < n; i++) {
 		malloc_zone_t *z = (malloc_zone_t *)zones[i];
 		if (z->size(z, ptr))
-			return z;
+			return i == 0 ? &virtual_default_zone : z;
 	}
 	return NULL;
 }
@@ -751,11 +993,20 @@ size_t malloc_size(const void *ptr)
 	return z ? z->size(z, ptr) : 0;
 }
 
-void *malloc_zone_malloc(malloc_zone_t *zone, size_t size) { return zone->malloc(zone, size); }
-void *malloc_zone_calloc(malloc_zone_t *zone, size_t n, size_t size) { return zone->calloc(zone, n, size); }
-void *malloc_zone_valloc(malloc_zone_t *zone, size_t size) { return zone->valloc(zone, size); }
-void *malloc_zone_realloc(malloc_zone_t *zone, void *p, size_t size) { return zone->realloc(zone, p, size); }
-void malloc_zone_free(malloc_zone_t *zone, void *p) { zone->free(zone, p); }
+/* libmalloc's wrappers report each call to malloc_logger (stack
+ * logging); the count shows a call reported twice. */
+unsigned machsim_logged;
+
+static void logged(void)
+{
+	__atomic_fetch_add(&machsim_logged, 1, __ATOMIC_RELAXED);
+}
+
+void *malloc_zone_malloc(malloc_zone_t *zone, size_t size) { logged(); return zone->malloc(zone, size); }
+void *malloc_zone_calloc(malloc_zone_t *zone, size_t n, size_t size) { logged(); return zone->calloc(zone, n, size); }
+void *malloc_zone_valloc(malloc_zone_t *zone, size_t size) { logged(); return zone->valloc(zone, size); }
+void *malloc_zone_realloc(malloc_zone_t *zone, void *p, size_t size) { logged(); return zone->realloc(zone, p, size); }
+void malloc_zone_free(malloc_zone_t *zone, void *p) { logged(); zone->free(zone, p); }
 
 void *malloc_zone_memalign(malloc_zone_t *zone, size_t align, size_t size)
 {

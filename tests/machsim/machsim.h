@@ -7,7 +7,8 @@
  * codes. It keeps its own table of map entries with each entry's tag, so a
  * test can see what vmmap would show, occupy a neighbouring range, and
  * count the Mach calls made. Results are simulation results, never macOS
- * measurements.
+ * measurements. Model details (page sizes, copy-on-write, the virtual
+ * default zone, lock misuse): machsim.c's header.
  */
 #ifndef MACHSIM_H
 #define MACHSIM_H
@@ -45,6 +46,19 @@ void machsim_release(void *addr, size_t size);
 malloc_zone_t *machsim_zone_create(const char *name);
 /* Blocks a machsim zone freed (to check forwarding). */
 unsigned machsim_zone_frees(malloc_zone_t *zone);
+/* claimed_address calls a machsim zone answered. */
+unsigned machsim_zone_claims(malloc_zone_t *zone);
+/* Makes a machsim zone report another version (an older libmalloc zone:
+ * below 10 it has no claimed_address for callers to use). */
+void machsim_zone_set_version(malloc_zone_t *zone, unsigned version);
+/* Bytes mach_vm_copy left shared copy-on-write between a still-mapped
+ * source and its copy: counted in both ranges' footprint. */
+size_t machsim_cow_bytes(void);
+/* Bytes marked MADV_FREE_REUSABLE and not reused or unmapped since: out
+ * of the footprint. */
+size_t machsim_reusable_bytes(void);
+/* Calls reported to malloc_logger by the malloc_zone_* wrappers. */
+extern unsigned machsim_logged;
 /* Runs libmalloc's fork protocol around fork(): force_lock on every
  * registered zone; in the parent force_unlock, in the child reinit_lock
  * (version >= 9) or force_unlock. Returns fork()'s value. */

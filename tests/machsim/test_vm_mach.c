@@ -231,3 +231,61 @@ Test(vm_mach, guard_mode_growth_by_extension_opens_the_new_bytes)
 	q[r + 4 * MiB - 1] = 2;
 	rz()->free(rz(), q);
 }
+
+/* ---- macOS additions to os.h (issue 10): backend side, engine not wired -- */
+
+Test(vm_mach, reusable_pages_leave_the_footprint_until_reused)
+{
+	rz()->free(rz(), rz()->malloc(rz(), 1 * MiB)); /* sets the engine up */
+	void *p;
+	cr_assert_eq(_rz_vm_map(2 * MiB, 0, true, &p), 0);
+	memset(p, 7, 2 * MiB);
+	size_t before = machsim_reusable_bytes();
+	_rz_vm_reusable(p, 2 * MiB);
+	cr_assert_eq(machsim_reusable_bytes(), before + 2 * MiB);
+	_rz_vm_reuse(p, 1 * MiB);
+	cr_assert_eq(machsim_reusable_bytes(), before, "reuse of part takes the range back");
+	_rz_vm_reusable(p, 2 * MiB);
+	cr_assert_eq(_rz_vm_unmap(p, 2 * MiB), 0);
+	cr_assert_eq(machsim_reusable_bytes(), before);
+}
+
+Test(vm_mach, metadata_is_tagged_as_rezones_own)
+{
+	rz()->free(rz(), rz()->malloc(rz(), 1 * MiB));
+	void *p;
+	cr_assert_eq(_rz_vm_map_meta(64 * KiB, &p), 0);
+	cr_assert_eq(machsim_tag_at(p), VM_MEMORY_APPLICATION_SPECIFIC_1);
+	((char *)p)[64 * KiB - 1] = 1; /* writable */
+	cr_assert_eq(_rz_vm_unmap(p, 64 * KiB), 0);
+}
+
+Test(vm_mach, copy_shares_reports_copy_on_write)
+{
+	rz()->free(rz(), rz()->malloc(rz(), 1 * MiB));
+	void *a, *b;
+	cr_assert_eq(_rz_vm_map(4 * MiB, 0, true, &a), 0);
+	cr_assert_eq(_rz_vm_map(4 * MiB, 0, true, &b), 0);
+	memset(a, 9, 4 * MiB);
+	size_t before = machsim_cow_bytes();
+	cr_assert(_rz_vm_copy_shares(b, a, 4 * MiB));
+	cr_assert_eq(machsim_cow_bytes(), before + 4 * MiB, "source still shares the pages");
+	cr_assert_not(_rz_vm_copy_shares(b, a, 64 * KiB), "small copies are memcpy");
+	/* What the engine must do after a sharing copy: drop the source. */
+	cr_assert_eq(_rz_vm_decommit(a, 4 * MiB), 0);
+	cr_assert_eq(machsim_cow_bytes(), before);
+	cr_assert_eq(((unsigned char *)b)[4 * MiB - 1], 9);
+	_rz_vm_unmap(a, 4 * MiB);
+	_rz_vm_unmap(b, 4 * MiB);
+}
+
+Test(vm_mach, mutex_trylock_fails_while_held)
+{
+	_rz_mutex_t m;
+	_rz_mutex_init(&m);
+	cr_assert(_rz_mutex_trylock(&m));
+	cr_assert_not(_rz_mutex_trylock(&m));
+	_rz_mutex_unlock(&m);
+	_rz_mutex_lock(&m);
+	_rz_mutex_unlock(&m);
+}

@@ -82,6 +82,8 @@ typedef unsigned int vm_behavior_t;
 #define VM_MEMORY_SBRK 5
 #define VM_MEMORY_REALLOC 6
 #define VM_MEMORY_MALLOC_TINY 7
+#define VM_MEMORY_MALLOC_MEDIUM 12
+#define VM_MEMORY_APPLICATION_SPECIFIC_1 240
 
 /* <mach/vm_region.h> */
 #define VM_REGION_BASIC_INFO_64 9

@@ -1,6 +1,7 @@
 /*
  * malloc/malloc.h - SIMULATION of macOS <malloc/malloc.h> (test-only,
- * Linux): the zone structure (version 13 layout, as in the macOS 13 SDK)
+ * Linux): the zone structure (version 16 layout, as in the macOS 14 and
+ * 15 SDKs; typed-allocation ids as plain 64-bit values)
  * and the zone-registry calls rezone uses, implemented in machsim.c.
  * Without pointer authentication (arm64, not arm64e), as rezone is built.
  */
@@ -8,6 +9,7 @@
 #define MACHSIM_MALLOC_MALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <mach/mach.h>
 
 typedef struct _malloc_zone_t {
@@ -30,6 +32,19 @@ typedef struct _malloc_zone_t {
 	size_t (*pressure_relief)(struct _malloc_zone_t *zone, size_t goal);
 	boolean_t (*claimed_address)(struct _malloc_zone_t *zone, void *ptr);
 	void (*try_free_default)(struct _malloc_zone_t *zone, void *ptr);
+	/* version 15 */
+	void *(*malloc_with_options)(struct _malloc_zone_t *zone, size_t align, size_t size,
+	    uint64_t options);
+	/* version 16: typed allocation */
+	void *(*malloc_type_malloc)(struct _malloc_zone_t *zone, size_t size, uint64_t type_id);
+	void *(*malloc_type_calloc)(struct _malloc_zone_t *zone, size_t count, size_t size,
+	    uint64_t type_id);
+	void *(*malloc_type_realloc)(struct _malloc_zone_t *zone, void *ptr, size_t size,
+	    uint64_t type_id);
+	void *(*malloc_type_memalign)(struct _malloc_zone_t *zone, size_t align, size_t size,
+	    uint64_t type_id);
+	void *(*malloc_type_malloc_with_options)(struct _malloc_zone_t *zone, size_t align,
+	    size_t size, uint64_t options, uint64_t type_id);
 } malloc_zone_t;
 
 typedef struct {

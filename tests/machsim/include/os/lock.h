@@ -5,6 +5,7 @@
 #ifndef MACHSIM_OS_LOCK_H
 #define MACHSIM_OS_LOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct os_unfair_lock_s {
@@ -15,5 +16,6 @@ typedef struct os_unfair_lock_s {
 
 void os_unfair_lock_lock(os_unfair_lock_t lock);
 void os_unfair_lock_unlock(os_unfair_lock_t lock);
+bool os_unfair_lock_trylock(os_unfair_lock_t lock);
 
 #endif
