@@ -29,7 +29,7 @@ die() { say "$*"; exit 2; }
 growth_workloads='grow1 growdouble grow8 growshrink growmany'
 churn_workloads='largechurn smallchurn smallchurn2 smallchurn4'
 scale_workloads='vector1m vector4m vector64m lchurn1 lchurn2 lchurn4 lrealloc1 lrealloc2 lrealloc4 alignedfree'
-real_workloads='perl python tcl sqlite git'
+real_workloads='perl python tcl sqlite git lua ruby'
 all_workloads="$growth_workloads $churn_workloads $scale_workloads $real_workloads touch"
 default_allocators='system rezone jemalloc mimalloc tcmalloc'
 
@@ -126,6 +126,10 @@ workload_def() {
 	tcl) wl_prog=tclsh wl_kind=real wl_metric=wall wl_args=256 q=16 ;;
 	sqlite) wl_prog=sqlite3 wl_kind=real wl_metric=wall wl_args=300000 q=20000 ;;
 	git) wl_prog=git wl_kind=real wl_metric=wall wl_args=128 q=8 ;;
+	# lua's string and table together are twice its size argument: 128
+	# takes about as long as perl's 256.
+	lua) wl_prog=lua5.4 wl_kind=real wl_metric=wall wl_args=128 q=16 ;;
+	ruby) wl_prog=ruby wl_kind=real wl_metric=wall wl_args=256 q=16 ;;
 	*) return 1 ;;
 	esac
 	[ $quick = 0 ] || wl_args=$q
@@ -141,6 +145,7 @@ real_package() {
 	case $1 in
 	perl) echo perl ;; python) echo python3 ;; tcl) echo tcl ;;
 	sqlite) echo sqlite3 ;; git) echo git ;;
+	lua) echo lua5.4 ;; ruby) echo ruby ;;
 	esac
 }
 
@@ -154,6 +159,8 @@ real_command() {
 	perl) rc_cmd="$rc_path $srcdir/bench/real/strcat.pl $2" rc_show="perl strcat.pl $2" ;;
 	python) rc_cmd="$rc_path $srcdir/bench/real/bytearray.py $2" rc_show="python3 bytearray.py $2" ;;
 	tcl) rc_cmd="$rc_path $srcdir/bench/real/append.tcl $2" rc_show="tclsh append.tcl $2" ;;
+	lua) rc_cmd="$rc_path $srcdir/bench/real/concat.lua $2" rc_show="lua5.4 concat.lua $2" ;;
+	ruby) rc_cmd="$rc_path $srcdir/bench/real/append.rb $2" rc_show="ruby append.rb $2" ;;
 	sqlite)
 		rc_in=$out/inputs/build-$2.sql
 		[ -f "$rc_in" ] || sed "s/@ROWS@/$2/g" "$srcdir/bench/real/build.sql" >"$rc_in"
@@ -281,7 +288,9 @@ install_pkg() {
 # the like exec another interpreter). On macOS the /usr/bin ones are
 # platform binaries whose DYLD_* variables are stripped: use Homebrew's.
 find_program() {
-	if [ "$os" = Darwin ]; then fp_dirs='/opt/homebrew/bin /usr/local/bin'
+	# Homebrew's ruby is keg-only: not linked into bin/.
+	if [ "$os" = Darwin ]; then fp_dirs='/opt/homebrew/bin /usr/local/bin
+		/opt/homebrew/opt/ruby/bin /usr/local/opt/ruby/bin'
 	else fp_dirs='/usr/bin /bin /usr/local/bin'; fi
 	for fp_dir in $fp_dirs; do
 		if [ -x "$fp_dir/$1" ]; then echo "$fp_dir/$1"; return 0; fi

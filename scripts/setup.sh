@@ -13,7 +13,7 @@ fi
 need="build-essential autoconf automake libtool pkg-config binutils
 libjemalloc-dev libjemalloc2 libcriterion-dev"
 # For the benchmark: the allocators it compares against, and plots.
-want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox perl python3 tcl sqlite3 git
+want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox perl python3 tcl sqlite3 git lua5.4 ruby
 clang libclang-rt-14-dev"
 
 missing=""
