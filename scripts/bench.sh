@@ -3,6 +3,8 @@
 # them: median and spread of the time inside the allocator, wall time, peak
 # RSS and page faults, with ratios against the system allocator and
 # jemalloc; writes CSV files, a Markdown table and plots (gnuplot).
+# rezone's ratios to glibc and jemalloc are also taken pair by pair (same
+# workload, same repetition, run next to each other), with their spread.
 #
 # Each allocator but `system` is injected with LD_PRELOAD (macOS:
 # DYLD_INSERT_LIBRARIES); the workloads never link one. Repetitions are
@@ -27,7 +29,7 @@ die() { say "$*"; exit 2; }
 growth_workloads='grow1 growdouble grow8 growshrink growmany'
 churn_workloads='largechurn smallchurn smallchurn2 smallchurn4'
 scale_workloads='vector1m vector4m vector64m lchurn1 lchurn2 lchurn4 lrealloc1 lrealloc2 lrealloc4 alignedfree'
-real_workloads='perl python tcl sqlite git'
+real_workloads='perl python tcl sqlite git lua ruby'
 all_workloads="$growth_workloads $churn_workloads $scale_workloads $real_workloads touch"
 default_allocators='system rezone jemalloc mimalloc tcmalloc'
 
@@ -60,7 +62,8 @@ Runs the rezone benchmarks under several allocators and compares them.
 Caps: mimalloc copies the whole block on every growth (about 90 s for one
 1 GiB growth by 1 MiB steps), so in a full run it grows to 128 MiB in grow1
 and 256 MiB in total in grow8; capped cells are marked and not compared.
-Writes DIR/results.csv (one row per run), summary.csv (medians), traces.csv
+Writes DIR/results.csv (one row per run), summary.csv (medians), ratios.csv
+(rezone against system and jemalloc, paired by repetition), traces.csv
 (realloc time against block size), table.md, realloc.png and realloc.svg,
 env.txt; each run's stderr and output in DIR/logs.
 An allocator or program that is not installed is skipped, not an error.
@@ -123,6 +126,10 @@ workload_def() {
 	tcl) wl_prog=tclsh wl_kind=real wl_metric=wall wl_args=256 q=16 ;;
 	sqlite) wl_prog=sqlite3 wl_kind=real wl_metric=wall wl_args=300000 q=20000 ;;
 	git) wl_prog=git wl_kind=real wl_metric=wall wl_args=128 q=8 ;;
+	# lua's string and table together are twice its size argument: 128
+	# takes about as long as perl's 256.
+	lua) wl_prog=lua5.4 wl_kind=real wl_metric=wall wl_args=128 q=16 ;;
+	ruby) wl_prog=ruby wl_kind=real wl_metric=wall wl_args=256 q=16 ;;
 	*) return 1 ;;
 	esac
 	[ $quick = 0 ] || wl_args=$q
@@ -138,6 +145,7 @@ real_package() {
 	case $1 in
 	perl) echo perl ;; python) echo python3 ;; tcl) echo tcl ;;
 	sqlite) echo sqlite3 ;; git) echo git ;;
+	lua) echo lua5.4 ;; ruby) echo ruby ;;
 	esac
 }
 
@@ -151,6 +159,8 @@ real_command() {
 	perl) rc_cmd="$rc_path $srcdir/bench/real/strcat.pl $2" rc_show="perl strcat.pl $2" ;;
 	python) rc_cmd="$rc_path $srcdir/bench/real/bytearray.py $2" rc_show="python3 bytearray.py $2" ;;
 	tcl) rc_cmd="$rc_path $srcdir/bench/real/append.tcl $2" rc_show="tclsh append.tcl $2" ;;
+	lua) rc_cmd="$rc_path $srcdir/bench/real/concat.lua $2" rc_show="lua5.4 concat.lua $2" ;;
+	ruby) rc_cmd="$rc_path $srcdir/bench/real/append.rb $2" rc_show="ruby append.rb $2" ;;
 	sqlite)
 		rc_in=$out/inputs/build-$2.sql
 		[ -f "$rc_in" ] || sed "s/@ROWS@/$2/g" "$srcdir/bench/real/build.sql" >"$rc_in"
@@ -278,7 +288,9 @@ install_pkg() {
 # the like exec another interpreter). On macOS the /usr/bin ones are
 # platform binaries whose DYLD_* variables are stripped: use Homebrew's.
 find_program() {
-	if [ "$os" = Darwin ]; then fp_dirs='/opt/homebrew/bin /usr/local/bin'
+	# Homebrew's ruby is keg-only: not linked into bin/.
+	if [ "$os" = Darwin ]; then fp_dirs='/opt/homebrew/bin /usr/local/bin
+		/opt/homebrew/opt/ruby/bin /usr/local/opt/ruby/bin'
 	else fp_dirs='/usr/bin /bin /usr/local/bin'; fi
 	for fp_dir in $fp_dirs; do
 		if [ -x "$fp_dir/$1" ]; then echo "$fp_dir/$1"; return 0; fi
@@ -474,6 +486,13 @@ function fmt_count(x) {
 	return x >= 1e6 ? fmt3(x / 1e6) "M" : x >= 1e3 ? fmt3(x / 1e3) "k" : sprintf("%.0f", x)
 }
 function fmt_ratio(r) { return sprintf(r >= 100 ? "%.0f" : r >= 10 ? "%.1f" : "%.2f", r) }
+# A ratio that may be far below 1 (rezone against a copying realloc):
+# two significant digits there rather than "0.00".
+function fmt_x(r,    d) {
+	if (r >= 0.1 || r <= 0) return fmt_ratio(r)
+	d = 1 - int(log(r) / log(10) - 1)
+	return sprintf("%." d "f", r)
+}
 '
 
 now() { date +%s; }
@@ -605,8 +624,16 @@ say "all runs done in $(( $(now) - t_start )) s"
 # (table.md), and the issue's targets checked.
 metrics=''
 for w in $active_wl; do workload_def "$w" ''; metrics="$metrics $w:$wl_metric"; done
+# The heading names the kernel and its THP mode: both move the page-fault
+# floor of every big-buffer workload (issue 9), so a table is only
+# comparable with one from the same setting.
+thp_mode=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null) || thp_mode=''
+[ -n "$thp_mode" ] || thp_mode='n/a'
+if [ "$os" = Darwin ]; then sys_name=libmalloc; else sys_name=glibc; fi
+heading="# rezone benchmark: $(uname -s) $(uname -r) $(uname -m), THP $thp_mode, $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') cpus, $(date -u '+%Y-%m-%d'), $([ $quick = 1 ] && echo 'quick sizes' || echo 'full sizes'), $reps rep$([ "$reps" = 1 ] || echo s)"
 awk -F, -v workloads="$active_wl" -v allocators="$active" -v reps="$reps" -v metrics="$metrics" \
-	-v quick="$quick" -v summary="$out/summary.csv" -v table="$out/table.md" -v traces="$traces" "$awk_lib"'
+	-v quick="$quick" -v summary="$out/summary.csv" -v table="$out/table.md" -v traces="$traces" \
+	-v ratios="$out/ratios.csv" -v heading="$heading" -v sysname="$sys_name" "$awk_lib"'
 function sortv(v, n,    i, j, t) {
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
@@ -658,11 +685,40 @@ function mcell(w, a, m,    x, b, r, c) {
 	}
 	return c
 }
+# Paired ratios: for each repetition r, metric m of rezone on workload w
+# over that of allocator b in the same repetition (the two ran next to
+# each other, so load that drifts over the run cancels out). Sets pmed,
+# pmin, pmax; returns the number of pairs.
+function pair(w, b, m,    r, n, v) {
+	n = 0
+	if (!comparable(w, "rezone", b)) return 0
+	for (r = 1; r <= reps; r++)
+		if ((w, "rezone", r, m) in pv && (w, b, r, m) in pv && pv[w, b, r, m] > 0)
+			v[++n] = pv[w, "rezone", r, m] / pv[w, b, r, m]
+	if (!n) return 0
+	sortv(v, n)
+	pmin = v[1]; pmax = v[n]
+	pmed = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	return n
+}
+# Below 1 is a win for rezone (every metric here: less is better), above
+# 1 a loss; when the pairs disagree on which side of 1 they fall, the
+# difference is within the noise.
+function verdict(n) {
+	return n < 2 ? "one pair" : pmin <= 1 && pmax >= 1 ? "no difference" : pmax < 1 ? "win" : "loss"
+}
+function pcell(w, b, m,    n, c) {
+	if (!(n = pair(w, b, m))) return "-"
+	c = fmt_x(pmed) "x"
+	if (n < 2) return c " (1 pair)"
+	c = c " (" fmt_x(pmin) "-" fmt_x(pmax) ")"
+	return verdict(n) == "no difference" ? c " no difference" : c
+}
 BEGIN { CONVFMT = "%.1f"; OFMT = "%.1f" }
 NR > 1 && $4 == "ok" {
 	key = $2 SUBSEP $3
 	for (i = 5; i <= 17; i++)
-		if ($i != "") vals[key, i] = vals[key, i] " " $i
+		if ($i != "") { vals[key, i] = vals[key, i] " " $i; pv[$2, $3, $1, i] = $i }
 	a = $22; gsub(/"/, "", a); args[$2, $3] = a
 	c = $21; gsub(/"/, "", c); cap[$2, $3] = c
 	timed[$2] = $20
@@ -710,6 +766,14 @@ END {
 		ratio_line(w, 5, timed[w] != "" ? "time in " timed[w] : "time in allocator")
 		ratio_line(w, 8, "time per op")
 		if (w != "touch") ratio_line(w, 7, "wall time")
+		for (k = 1; k <= 2; k++) {
+			b = k == 1 ? "system" : "jemalloc"
+			m = mcol(w)
+			if (!pair(w, b, m)) continue
+			printf "  paired, rezone/%s: %s %s%s, peak RSS %s\n", b, \
+				m == 5 ? "in " timed[w] : m == 8 ? "per op" : "wall", pcell(w, b, m), \
+				m == 7 ? "" : ", wall " pcell(w, b, 7), pcell(w, b, 12)
+		}
 		if (w != "touch" && floor > 0 && bytes[w] == bytes["touch"] && bytes[w] != "") {
 			s = ""
 			for (j = 1; j <= na; j++)
@@ -744,6 +808,7 @@ END {
 	# Overview: the compared metric per workload, ratios against system.
 	hdr = "| workload | measure |"; sep = "|---|---|"
 	for (j = 1; j <= na; j++) { hdr = hdr " " al[j] " |"; sep = sep "---|" }
+	print heading "\n" > table
 	print "## Time inside the allocator (growth), per operation (churn), wall (programs)\n" > table
 	print "Median of " reps " interleaved runs; in brackets: ratio against system (\"less\" is better).\n" > table
 	print hdr > table; print sep > table
@@ -772,6 +837,37 @@ END {
 		if (!c++) print "\nCapped (not compared):" > table
 		print "- " al[j] " " wl[i] ": " args[wl[i], al[j]] > table
 	}
+
+	# rezone against the system allocator and jemalloc, pair by pair.
+	print "workload,against,metric,compared,pairs,median,min,max,verdict" > ratios
+	print "\n## rezone vs " sysname " / rezone vs jemalloc\n" > table
+	print "Paired runs: for each repetition, rezone\047s value over the other allocator\047s in the same" > table
+	print "repetition (they run next to each other); median of those ratios, in brackets the lowest" > table
+	print "and highest. Below 1: rezone takes less (time or memory). \"no difference\": the pairs fall" > table
+	print "on both sides of 1, so the difference is within the noise. \"1 pair\": one repetition, no spread.\n" > table
+	print "| workload | measure | vs " sysname ": measure | vs " sysname ": wall | vs " sysname ": peak RSS | vs jemalloc: measure | vs jemalloc: wall | vs jemalloc: peak RSS |" > table
+	print "|---|---|---|---|---|---|---|---|" > table
+	split("5 alloc_ns 7 wall_ns 8 ns_per_op 12 maxrss_kb", mname, " ")
+	for (k = 1; k < 8; k += 2) colname[mname[k]] = mname[k + 1]
+	for (i = 1; i <= nw; i++) {
+		w = wl[i]; m = mcol(w)
+		if (!stat(w SUBSEP "rezone", 7)) continue
+		line = "| " w " | " (m == 5 ? "in " timed[w] : m == 8 ? "per op" : "wall") " |"
+		for (k = 1; k <= 2; k++) {
+			b = k == 1 ? "system" : "jemalloc"
+			line = line " " pcell(w, b, m) " | " pcell(w, b, 7) " | " pcell(w, b, 12) " |"
+			# The compared metric, then wall and RSS unless that is it.
+			nmc = split(m " 7 12", mc, " ")
+			for (j = 1; j <= nmc; j++) {
+				if (j > 1 && mc[j] == m) continue
+				if (!(n = pair(w, b, mc[j]))) continue
+				printf "%s,%s,%s,%d,%d,%.6g,%.6g,%.6g,%s\n", w, b, colname[mc[j]], \
+					j == 1, n, pmed, pmin, pmax, verdict(n) > ratios
+			}
+		}
+		print line > table
+	}
+	close(ratios)
 	close(table)
 
 	# The targets of issue 4, where the workloads and allocators ran.
@@ -859,6 +955,7 @@ fi
 echo
 echo "overview (also in $out/table.md):"
 sed -n '/^## Time inside/,/^## Wall/p' "$out/table.md" | sed '$d'
+sed -n '/^## rezone vs/,$p' "$out/table.md"
 echo
 for a in $active; do echo "allocator $(allocator_describe "$a")"; done
 if [ -n "$skipped" ]; then printf '%s' "$skipped" | sed 's/^/skipped allocator /'; fi
@@ -879,7 +976,7 @@ for w in $active_wl; do
 		{ other = other "\n    " $0 }
 		END { printf "  %-11s%s%s\n", w, kv == "" ? " (all zero)" : kv, other }'
 done
-printf '\nresults: %s (summary.csv, traces.csv, table.md, realloc.png/svg, env.txt, logs/ beside it)\n' "$csv"
+printf '\nresults: %s (summary.csv, ratios.csv, traces.csv, table.md, realloc.png/svg, env.txt, logs/ beside it)\n' "$csv"
 status=0
 if [ $failed -gt 0 ]; then
 	say "$failed run(s) failed"
