@@ -357,6 +357,10 @@ static void large_shrink(struct _rz_block *b, size_t n)
 		if (keep < b->reserved) {
 			large_return(b->addr + keep, b->reserved - keep);
 			b->reserved = keep;
+			/* Touched pages kept past the end went with the tail: a
+			 * later decommit of [size, dirty) must stay inside. */
+			if (b->dirty > keep)
+				b->dirty = keep;
 		}
 	}
 	RZ_STAT_SUB(large_live_bytes, b->size - n);
@@ -621,7 +625,8 @@ static bool large_decay_one(struct _rz_block *b, void *arg)
 	uint64_t cutoff = *(const uint64_t *)arg;
 	if (!b->excess_ns || b->excess_ns >= cutoff)
 		return false;
-	if (large_decommit((void *)(b->addr + b->size), b->dirty - b->size, &b->thp) == 0)
+	if (b->dirty > b->size &&
+	    large_decommit((void *)(b->addr + b->size), b->dirty - b->size, &b->thp) == 0)
 		b->dirty = b->size;
 	large_note_excess(b);
 	large_thp(b);

@@ -16,6 +16,7 @@
 
 #include "rezone.h"
 #include "engine/engine.h"
+#include "engine/large.h"
 
 #define KiB ((size_t)1024)
 #define MiB (KiB * 1024)
@@ -146,6 +147,46 @@ Test(large, shrink_returns_whole_pages_and_keeps_the_pointer)
 	cr_assert_eq(p[2 * MiB - 1], 1);
 	cr_assert_eq(stats().shrinks, 1);
 	_rz_free(q);
+}
+
+Test(large, a_shrink_keeps_a_few_touched_pages_until_they_decay)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(4 * MiB);
+	memset(p, 1, 4 * MiB);
+	unsigned char *q = _rz_realloc(p, 2 * MiB);
+	cr_assert_eq(q, p);
+	cr_assert_eq(resident(p + 2 * MiB, 2 * MiB), 2 * MiB, "kept for regrowth");
+	cr_assert(_rz_large_excess_pending());
+	_rz_large_decay_excess(UINT64_MAX);
+	cr_assert_eq(resident(p + 2 * MiB, 2 * MiB), 0, "returned by decay");
+	cr_assert_not(_rz_large_excess_pending());
+	cr_assert_eq(p[2 * MiB - 1], 1);
+	_rz_free(p);
+}
+
+/* A shrink that keeps touched pages and also trims the reservation below
+ * them must not remember pages past the new end of the mapping: their
+ * decay would madvise whatever is mapped there now (stress churn saw a
+ * neighbour's block turn to zeros). */
+Test(large, decay_after_a_trimming_shrink_stays_inside_the_mapping)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(100 * KiB);
+	p = _rz_realloc(p, 4 * MiB + 512 * KiB); /* a growing buffer: 8x reserved */
+	cr_assert_not_null(p);
+	memset(p, 1, 4 * MiB + 512 * KiB);
+	cr_assert_eq(_rz_realloc(p, 512 * KiB), p);
+	/* The reservation is now 4 MiB: put someone else's data right after. */
+	unsigned char *n = mmap(p + 4 * MiB, 1 * MiB, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	cr_assert_eq(n, p + 4 * MiB, "the trimmed tail is free");
+	memset(n, 7, 1 * MiB);
+	_rz_large_decay_excess(UINT64_MAX);
+	cr_assert_eq(n[0], 7, "the neighbour's data survived");
+	cr_assert_eq(n[1 * MiB - 1], 7);
+	munmap(n, 1 * MiB);
+	_rz_free(p);
 }
 
 Test(large, freed_blocks_are_reused_from_the_cache_and_calloc_is_zero)
