@@ -27,4 +27,15 @@ size_t _rz_small_usable_size(const void *p) RZ_HIDDEN;
  * (>= size on success, smaller when it could not). */
 size_t _rz_small_expand(void *p, size_t size) RZ_HIDDEN;
 
+/* Fork, called by the Linux front end's protocol (fork_linux.c; order in
+ * src/README.md) and by nothing else. prefork takes every lock of the
+ * delegate, postfork_parent releases them; postfork_child makes them
+ * usable again, and must work whether or not prefork ran: a
+ * single-threaded fork from a signal handler skips prefork, and the
+ * interrupted code may hold a lock. Linux delegates only (the macOS zone
+ * front end has libmalloc's force_lock). */
+void _rz_small_prefork(void) RZ_HIDDEN;
+void _rz_small_postfork_parent(void) RZ_HIDDEN;
+void _rz_small_postfork_child(void) RZ_HIDDEN;
+
 #endif /* RZ_BACKEND_SMALL_H */

@@ -4,8 +4,12 @@
  * The only file that calls jemalloc. jemalloc is linked statically with its
  * public names renamed to rzje_* (src/backend/jemalloc.syms), so these are
  * direct calls into its fast paths and nothing of it is exported.
+ * jemalloc's own pthread_atfork call is renamed too: its fork handlers are
+ * captured here and run by rezone's fork protocol, in rezone's order.
  * May include: small.h.
  */
+#include <stdbool.h>
+
 #include "backend/small.h"
 
 void *rzje_malloc(size_t size);
@@ -46,4 +50,52 @@ void _rz_small_free_sized(void *p, size_t size)
 size_t _rz_small_expand(void *p, size_t size)
 {
 	return rzje_xallocx(p, size, 0, 0);
+}
+
+/*
+ * jemalloc registers its fork handlers with pthread_atfork during its
+ * initialisation; jemalloc.syms renames that call to this function. Left
+ * to glibc, they would run in registration order, before rezone's and
+ * before stdio's list lock is taken (the deadlock of src/README.md, Fork).
+ * The pointers are written once, maybe while another thread forks.
+ */
+static void (*je_prefork)(void), (*je_postfork_parent)(void), (*je_postfork_child)(void);
+static bool je_prefork_ran;
+
+int _rz_jemalloc_atfork(void (*prepare)(void), void (*parent)(void),
+    void (*child)(void)) RZ_HIDDEN;
+
+int _rz_jemalloc_atfork(void (*prepare)(void), void (*parent)(void),
+    void (*child)(void))
+{
+	__atomic_store_n(&je_postfork_parent, parent, __ATOMIC_RELAXED);
+	__atomic_store_n(&je_postfork_child, child, __ATOMIC_RELAXED);
+	__atomic_store_n(&je_prefork, prepare, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void _rz_small_prefork(void)
+{
+	void (*fn)(void) = __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE);
+	/* Not initialised yet: jemalloc holds no lock a child could need. */
+	je_prefork_ran = fn != NULL;
+	if (fn)
+		fn();
+}
+
+void _rz_small_postfork_parent(void)
+{
+	if (je_prefork_ran)
+		je_postfork_parent();
+	je_prefork_ran = false;
+}
+
+void _rz_small_postfork_child(void)
+{
+	/* jemalloc's child handler re-initialises every mutex (it does not
+	 * unlock them), so it is also right when its prefork did not run. */
+	void (*fn)(void) = __atomic_load_n(&je_postfork_child, __ATOMIC_ACQUIRE);
+	je_prefork_ran = false;
+	if (fn && __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE))
+		fn();
 }

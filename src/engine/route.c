@@ -349,6 +349,7 @@ void _rz_postfork_parent(void)
 
 void _rz_postfork_child(void)
 {
+	_rz_table_postfork_child();
 	_rz_large_postfork_child();
 }
 

@@ -208,6 +208,15 @@ void _rz_table_update(const struct _rz_block *b)
 		rec_fill(r, b);
 }
 
+void _rz_table_postfork_child(void)
+{
+	/* A fork from a signal handler may have interrupted a writer between
+	 * write_begin and write_end; no writer exists in the child, and an
+	 * odd sequence would keep its readers spinning forever. */
+	if (table.seq & 1)
+		STORE(table.seq, table.seq + 1);
+}
+
 void _rz_table_remove(uintptr_t addr)
 {
 	size_t i = table_slot_of(addr);

@@ -42,6 +42,8 @@ void _rz_table_set_size(uintptr_t addr, size_t size) RZ_HIDDEN;
 int _rz_table_insert(const struct _rz_block *b) RZ_HIDDEN;
 void _rz_table_update(const struct _rz_block *b) RZ_HIDDEN;
 void _rz_table_remove(uintptr_t addr) RZ_HIDDEN;
+/* In a child after fork: ends a write the fork interrupted. */
+void _rz_table_postfork_child(void) RZ_HIDDEN;
 /* The live block whose reservation contains p (slow: a scan). */
 bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out) RZ_HIDDEN;
 /* Calls fn on every live block (for introspection). */
