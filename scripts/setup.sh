@@ -13,8 +13,9 @@ fi
 need="build-essential autoconf automake libtool pkg-config binutils
 libjemalloc-dev libjemalloc2 libcriterion-dev"
 # For the benchmark: the allocators it compares against, and plots.
+# php-cli: tests/integ/test-php.sh (RTLD_DEEPBIND extensions; skipped without).
 want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox perl python3 tcl sqlite3 git
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev php-cli"
 
 missing=""
 for p in $need $want; do

@@ -76,6 +76,13 @@ void _rz_prefork(void) RZ_HIDDEN;
 void _rz_postfork_parent(void) RZ_HIDDEN;
 void _rz_postfork_child(void) RZ_HIDDEN;
 
+/* For the Linux front end's dlopen (deepbind_linux.c), after _rz_init:
+ * REZONE_DEEPBIND=keep, and a one-line "rezone: WHO: WHAT (VALUE)" on
+ * stderr only when REZONE_STATS or a debugging option is set
+ * (options.c). */
+bool _rz_option_deepbind_keep(void) RZ_HIDDEN;
+void _rz_note(const char *who, const char *what, const char *value) RZ_HIDDEN;
+
 /* Called once at exit by the front end: prints stats if asked. */
 void _rz_at_exit(void) RZ_HIDDEN;
 

@@ -20,6 +20,7 @@ struct _rz_options {
 	bool check_unknown;      /* REZONE_CHECK_UNKNOWN */
 	bool name_mappings;      /* REZONE_NAME */
 	bool guard;              /* REZONE_GUARD */
+	bool deepbind_keep;      /* REZONE_DEEPBIND (drop | keep) */
 };
 extern struct _rz_options _rz_opt RZ_HIDDEN;
 
