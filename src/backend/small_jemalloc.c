@@ -55,8 +55,9 @@ size_t _rz_small_expand(void *p, size_t size)
 /*
  * jemalloc registers its fork handlers with pthread_atfork during its
  * initialisation; jemalloc.syms renames that call to this function. Left
- * to glibc, they would run in registration order, before rezone's and
- * before stdio's list lock is taken (the deadlock of src/README.md, Fork).
+ * to glibc, they would run apart from rezone's (before them when
+ * registered later) and always before stdio's list lock is taken: the
+ * deadlock of src/README.md, "Fork".
  * The pointers are written once, maybe while another thread forks.
  */
 static void (*je_prefork)(void), (*je_postfork_parent)(void), (*je_postfork_child)(void);
