@@ -12,11 +12,12 @@ fi
 
 need="build-essential autoconf automake libtool pkg-config binutils
 libjemalloc-dev libjemalloc2 libcriterion-dev"
-# For the benchmark: the allocators it compares against, and plots; for CI:
+# For the benchmark: the allocators it compares against, and plots; for the
+# tests: php-cli (tests/integ/test-php.sh, skipped without); for CI:
 # python3-yaml (lints the macOS workflow), llvm-14 (llvm-lipo joins the
 # cross-built dylibs into a universal one).
 want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox perl python3 tcl sqlite3 git lua5.4 ruby
-clang libclang-rt-14-dev
+clang libclang-rt-14-dev php-cli
 python3-yaml llvm-14"
 
 missing=""

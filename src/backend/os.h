@@ -95,6 +95,8 @@ void _rz_os_limits(size_t *as_limit, size_t *data_limit) RZ_HIDDEN;
  * failed large request falls back to the small delegate, whose own
  * mappings may skip the kernel's check. */
 bool _rz_os_commit_possible(size_t size) RZ_HIDDEN;
+/* Threads in the process now, 0 if unknown; async-signal-safe. */
+unsigned _rz_os_thread_count(void) RZ_HIDDEN;
 /* Gives the processor away (lock spinning). */
 void _rz_os_yield(void) RZ_HIDDEN;
 /* Sleeps about ns nanoseconds. */

@@ -74,7 +74,10 @@ static inline void _rz_small_free_sized(void *p, size_t size)
 void _rz_small_set_reclaim(bool (*reclaim)(void)) RZ_HIDDEN;
 /* Fork: the delegate's own locks (jemalloc's fork handlers, which it
  * would otherwise register itself). The engine takes them before its own
- * and releases them after, the order the reclaim above takes them in. */
+ * and releases them after, the order the reclaim above takes them in
+ * (_rz_prefork, route.c). postfork_child makes them usable again and
+ * works whether or not prefork ran: a single-threaded fork from a signal
+ * handler skips prefork, and the interrupted code may hold a lock. */
 void _rz_small_prefork(void) RZ_HIDDEN;
 void _rz_small_postfork_parent(void) RZ_HIDDEN;
 void _rz_small_postfork_child(void) RZ_HIDDEN;

@@ -78,42 +78,51 @@ void *rzje_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 	return p;
 }
 
-static struct {
-	void (*prepare)(void);
-	void (*parent)(void);
-	void (*child)(void);
-} small_fork;
+/*
+ * jemalloc registers its fork handlers with pthread_atfork during its
+ * initialisation; jemalloc.syms renames that call to this function. Left
+ * to glibc, they would run apart from rezone's (before them when
+ * registered later) and always before stdio's list lock is taken: the
+ * deadlock of src/README.md, "Fork".
+ * The pointers are written once, maybe while another thread forks.
+ */
+static void (*je_prefork)(void), (*je_postfork_parent)(void), (*je_postfork_child)(void);
+static bool je_prefork_ran;
 
-int rzje_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) RZ_HIDDEN;
-int rzje_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+int rzje_os_atfork(void (*prepare)(void), void (*parent)(void),
+    void (*child)(void)) RZ_HIDDEN;
+
+int rzje_os_atfork(void (*prepare)(void), void (*parent)(void),
+    void (*child)(void))
 {
-	/* jemalloc registers once, at its initialisation. */
-	__atomic_store_n(&small_fork.parent, parent, __ATOMIC_RELAXED);
-	__atomic_store_n(&small_fork.child, child, __ATOMIC_RELAXED);
-	__atomic_store_n(&small_fork.prepare, prepare, __ATOMIC_RELEASE);
+	__atomic_store_n(&je_postfork_parent, parent, __ATOMIC_RELAXED);
+	__atomic_store_n(&je_postfork_child, child, __ATOMIC_RELAXED);
+	__atomic_store_n(&je_prefork, prepare, __ATOMIC_RELEASE);
 	return 0;
 }
 
-/* Whether prefork ran jemalloc's handler: jemalloc may register between a
- * fork's prepare and its parent/child calls (glibc runs one fork's
- * handlers at a time). */
-static void (*small_fork_ran)(void);
-
 void _rz_small_prefork(void)
 {
-	small_fork_ran = __atomic_load_n(&small_fork.prepare, __ATOMIC_ACQUIRE);
-	if (small_fork_ran)
-		small_fork_ran();
+	void (*fn)(void) = __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE);
+	/* Not initialised yet: jemalloc holds no lock a child could need. */
+	je_prefork_ran = fn != NULL;
+	if (fn)
+		fn();
 }
 
 void _rz_small_postfork_parent(void)
 {
-	if (small_fork_ran)
-		small_fork.parent();
+	if (je_prefork_ran)
+		je_postfork_parent();
+	je_prefork_ran = false;
 }
 
 void _rz_small_postfork_child(void)
 {
-	if (small_fork_ran)
-		small_fork.child();
+	/* jemalloc's child handler re-initialises every mutex (it does not
+	 * unlock them), so it is also right when its prefork did not run. */
+	void (*fn)(void) = __atomic_load_n(&je_postfork_child, __ATOMIC_ACQUIRE);
+	je_prefork_ran = false;
+	if (fn && __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE))
+		fn();
 }

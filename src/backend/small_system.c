@@ -180,3 +180,8 @@ size_t _rz_small_expand(void *p, size_t size)
 	(void)size;
 	return _rz_small_usable_size(p);
 }
+
+/* glibc's fork takes and releases its own malloc locks, after stdio's
+ * list lock and after every fork handler (rezone's included), and
+ * re-initialises them in the child; a single-threaded process takes none,
+ * as its malloc then locks nothing. Nothing to add here. */

@@ -60,6 +60,30 @@ static int linux_read_overcommit(void)
 	return n == 1 && c >= '0' && c <= '2' ? c - '0' : 0;
 }
 
+unsigned _rz_os_thread_count(void)
+{
+	/* open/read only: this runs in fork's prepare handler, maybe inside
+	 * a signal handler. */
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[2048];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *t = strstr(buf, "\nThreads:");
+	if (!t)
+		return 0;
+	unsigned count = 0;
+	for (t += 9; *t == ' ' || *t == '\t'; t++)
+		;
+	for (; *t >= '0' && *t <= '9'; t++)
+		count = count * 10 + (unsigned)(*t - '0');
+	return count;
+}
+
 bool _rz_os_commit_possible(size_t size)
 {
 	/* Mode 0 refuses one mapping bigger than RAM + swap (mm/util.c

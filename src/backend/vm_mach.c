@@ -268,6 +268,12 @@ void _rz_vm_hugepage(void *p, size_t size, bool on)
 	(void)p; (void)size; (void)on;
 }
 
+unsigned _rz_os_thread_count(void)
+{
+	/* Not needed by the zone front end (libmalloc drives fork). */
+	return 0;
+}
+
 bool _rz_os_commit_possible(size_t size)
 {
 	/* macOS has no commit charge: a mapping fails or succeeds by itself. */

@@ -93,6 +93,11 @@ void _rz_decay_poll(void)
 		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
 }
 
+bool _rz_decay_running(void)
+{
+	return LOAD(decay_state) == DECAY_RUNNING;
+}
+
 void _rz_decay_postfork_child(void)
 {
 	__atomic_store_n(&decay_state, DECAY_IDLE, __ATOMIC_RELEASE);

@@ -6,6 +6,7 @@
 #ifndef RZ_ENGINE_DECAY_H
 #define RZ_ENGINE_DECAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend/os.h"
@@ -17,6 +18,8 @@ void _rz_decay_kick(void) RZ_HIDDEN;
  * be started, starts one where the cache holds memory but none runs (a
  * fork child). Cheap when nothing is due. */
 void _rz_decay_poll(void) RZ_HIDDEN;
+/* Whether the helper thread runs now. */
+bool _rz_decay_running(void) RZ_HIDDEN;
 /* Fork child: the helper thread does not exist there. */
 void _rz_decay_postfork_child(void) RZ_HIDDEN;
 

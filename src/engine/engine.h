@@ -125,10 +125,24 @@ void _rz_lock_memory(bool current, bool future) RZ_HIDDEN;
 /* Whether the engine is busy in another thread right now (zone_locked). */
 bool _rz_engine_locked(void) RZ_HIDDEN;
 
-/* Fork handlers, installed by the front end. */
+/* Fork handlers, installed by the front end: the delegate's locks, then
+ * the engine's (_rz_prefork); or the engine's alone (_rz_prefork_engine)
+ * when the only other thread is rezone's decay thread, which uses no
+ * other lock (_rz_fork_only_helper_threads). The child handler re-creates
+ * every lock, whichever prepare ran. */
+bool _rz_fork_only_helper_threads(void) RZ_HIDDEN;
+void _rz_prefork_engine(void) RZ_HIDDEN;
+void _rz_postfork_parent_engine(void) RZ_HIDDEN;
 void _rz_prefork(void) RZ_HIDDEN;
 void _rz_postfork_parent(void) RZ_HIDDEN;
 void _rz_postfork_child(void) RZ_HIDDEN;
+
+/* For the Linux front end's dlopen (deepbind_linux.c), after _rz_init:
+ * REZONE_DEEPBIND=keep, and a one-line "rezone: WHO: WHAT (VALUE)" on
+ * stderr only when REZONE_STATS or a debugging option is set
+ * (options.c). */
+bool _rz_option_deepbind_keep(void) RZ_HIDDEN;
+void _rz_note(const char *who, const char *what, const char *value) RZ_HIDDEN;
 
 /* Called once at exit by the front end: prints stats if asked. */
 void _rz_at_exit(void) RZ_HIDDEN;

@@ -4,14 +4,17 @@
  * Read with _rz_os_getenv, which scans the environment without allocating:
  * options are loaded from inside malloc, possibly before libc is ready.
  * A malformed value keeps the default and says so once on stderr.
- * May include: options.h, diag.h, backend/os.h.
+ * May include: options.h, diag.h, engine.h (the accessors front ends
+ * call), backend/os.h.
  */
 #include "engine/options.h"
 #include "engine/diag.h"
+#include "engine/engine.h"
 
 struct _rz_options _rz_opt;
 
-enum opt_kind { OPT_SIZE, OPT_PERCENT, OPT_MS, OPT_BOOL };
+/* OPT_KEEP: "drop" or "keep" (a bool field, true for keep). */
+enum opt_kind { OPT_SIZE, OPT_PERCENT, OPT_MS, OPT_BOOL, OPT_KEEP };
 
 struct opt_row {
 	const char *env;
@@ -56,6 +59,10 @@ static const struct opt_row opt_table[] = {
 	{ "REZONE_GUARD", OPT_BOOL, 0, 1, &_rz_opt.guard },
 	/* Name large mappings [anon:rezone] where the kernel supports it. */
 	{ "REZONE_NAME", OPT_BOOL, 1, 1, &_rz_opt.name_mappings },
+	/* Linux: dlopen/dlmopen drop RTLD_DEEPBIND by default, or a library
+	 * loaded with it frees rezone's blocks with glibc's free (PHP's
+	 * extensions); "keep" passes the flag on (deepbind_linux.c). */
+	{ "REZONE_DEEPBIND", OPT_KEEP, 0, 1, &_rz_opt.deepbind_keep },
 };
 
 bool _rz_options_parse_size(const char *s, size_t *out)
@@ -87,6 +94,14 @@ bool _rz_options_parse_size(const char *s, size_t *out)
 	return true;
 }
 
+/* strcmp(s, word) == 0, without the C library (options load early). */
+static bool opt_is(const char *s, const char *word)
+{
+	while (*word && *s == *word)
+		s++, word++;
+	return *s == '\0' && *word == '\0';
+}
+
 static bool opt_parse(const struct opt_row *row, const char *s, size_t *out)
 {
 	if (row->kind == OPT_BOOL) {
@@ -95,6 +110,12 @@ static bool opt_parse(const struct opt_row *row, const char *s, size_t *out)
 			return true;
 		}
 		return false;
+	}
+	if (row->kind == OPT_KEEP) {
+		if (!opt_is(s, "drop") && !opt_is(s, "keep"))
+			return false;
+		*out = opt_is(s, "keep");
+		return true;
 	}
 	if (row->kind == OPT_SIZE)
 		return _rz_options_parse_size(s, out) && *out <= row->max;
@@ -120,9 +141,21 @@ void _rz_options_load(void)
 			_rz_diag_warn(row->env, "invalid value ignored", s);
 			v = row->def;
 		}
-		if (row->kind == OPT_BOOL)
+		if (row->kind == OPT_BOOL || row->kind == OPT_KEEP)
 			*(bool *)row->field = v != 0;
 		else
 			*(size_t *)row->field = v;
 	}
+}
+
+bool _rz_option_deepbind_keep(void)
+{
+	return _rz_opt.deepbind_keep;
+}
+
+void _rz_note(const char *who, const char *what, const char *value)
+{
+	/* Notes are for someone watching: stats or a debugging option. */
+	if (_rz_opt.stats || _rz_opt.guard || _rz_opt.check_unknown)
+		_rz_diag_warn(who, what, value);
 }

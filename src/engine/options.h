@@ -21,6 +21,7 @@ struct _rz_options {
 	bool name_mappings;      /* REZONE_NAME */
 	bool guard;              /* REZONE_GUARD */
 	bool thp;                /* REZONE_THP: auto (true) or never */
+	bool deepbind_keep;      /* REZONE_DEEPBIND (drop | keep) */
 };
 extern struct _rz_options _rz_opt RZ_HIDDEN;
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "backend/small.h"
+#include "engine/decay.h"
 #include "engine/diag.h"
 #include "engine/engine.h"
 #include "engine/large.h"
@@ -376,6 +377,22 @@ void _rz_postfork_parent(void)
 {
 	_rz_large_postfork_parent();
 	_rz_small_postfork_parent();
+}
+
+void _rz_prefork_engine(void)
+{
+	_rz_init();
+	_rz_large_prefork();
+}
+
+void _rz_postfork_parent_engine(void)
+{
+	_rz_large_postfork_parent();
+}
+
+bool _rz_fork_only_helper_threads(void)
+{
+	return _rz_decay_running() && _rz_os_thread_count() == 2;
 }
 
 void _rz_postfork_child(void)

@@ -451,6 +451,11 @@ void _rz_table_postfork_child(void)
 	for (size_t i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
 		_rz_mutex_init(&s->lock);
+		/* A fork from a signal handler may have interrupted a writer
+		 * between write_begin and write_end; no writer exists in the
+		 * child, and an odd sequence would keep its readers spinning. */
+		if (s->seq & 1)
+			STORE(s->seq, s->seq + 1);
 		for (size_t k = 0; k < s->hwm; k++)
 			STORE(rec_at(s, k)->lock, 0);
 	}

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "engine/engine.h"
+#include "frontend/frontend_linux.h"
 
 #if !defined(__linux__)
 #error "preload_linux.c is the Linux front end"
@@ -72,7 +73,7 @@ RZ_EXPORT void *__libc_memalign(size_t align, size_t size) { return _rz_memalign
 __attribute__((constructor)) static void preload_init(void)
 {
 	_rz_init();
-	pthread_atfork(_rz_prefork, _rz_postfork_parent, _rz_postfork_child);
+	_rz_fork_install();
 }
 
 __attribute__((destructor)) static void preload_fini(void)

@@ -1,6 +1,7 @@
 /*
  * test_exports.c - specification of librezone.so's dynamic symbol table:
- * the whole malloc family and the rezone API are exported, and nothing of
+ * the whole malloc family, the rezone API and dlopen/dlmopen are
+ * exported, exactly those, and nothing of
  * the embedded jemalloc or of rezone's internals leaks out, where it could
  * clash with another copy of jemalloc in the same process.
  */
@@ -80,6 +81,39 @@ Test(exports, library_exports_the_rezone_api)
 	};
 
 	exports_require_functions(api);
+}
+
+Test(exports, library_exports_dlopen_and_dlmopen)
+{
+	/* They drop RTLD_DEEPBIND (src/frontend/deepbind_linux.c). */
+	static const char *const dl[] = { "dlopen", "dlmopen", NULL };
+
+	exports_require_functions(dl);
+}
+
+/* The whole export table, exactly: anything else would be a leak of an
+ * internal or embedded name (rezone.map). */
+Test(exports, library_exports_exactly_its_list)
+{
+	static const char *const all[] = {
+		"malloc", "free", "calloc", "realloc", "reallocarray",
+		"memalign", "posix_memalign", "aligned_alloc", "valloc",
+		"pvalloc", "malloc_usable_size", "free_sized",
+		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
+		"__libc_calloc", "__libc_realloc", "__libc_memalign",
+		"rezone_expand", "rezone_stats", "rezone_version",
+		"dlopen", "dlmopen", NULL,
+	};
+	exports_load();
+	for (size_t i = 0; i < table.count; i++) {
+		bool listed = false;
+		for (size_t j = 0; all[j]; j++)
+			listed = listed || strcmp(table.sym[i].name, all[j]) == 0;
+		cr_expect(listed, "unexpected export: %s", table.sym[i].name);
+	}
+	for (size_t j = 0; all[j]; j++)
+		cr_expect(elf_exports_find(&table, all[j]) != NULL, "%s is not exported", all[j]);
+	elf_exports_release(&table);
 }
 
 /* jemalloc's own public names, and the prefixes its renamed copies use. */

@@ -10,6 +10,10 @@
  *                               once, grown under vm.max_map_count pressure
  *   fork     (stress_fork.c)    fork from many threads, and from a signal
  *                               handler, while other threads allocate
+ *   forkio   (stress_forkio.c)  fork while threads use stdio (getdelim,
+ *                               fflush(NULL), memory streams) and allocate
+ *   forksig  (stress_forksig.c) fork from a signal handler that interrupted
+ *                               malloc/free/realloc, single-threaded
  *   exhaust  (stress_exhaust.c) every function under a lowered RLIMIT_AS
  * Helpers shared by all of them live in stress_util.c.
  * May include: the C library only.
@@ -38,6 +42,8 @@ struct stress_opts {
 int stress_churn(const struct stress_opts *o);
 int stress_maps(const struct stress_opts *o);
 int stress_fork(const struct stress_opts *o);
+int stress_forkio(const struct stress_opts *o);
+int stress_forksig(const struct stress_opts *o);
 int stress_exhaust(const struct stress_opts *o);
 
 /* ---- stress_util.c ---------------------------------------------------- */

@@ -4,7 +4,7 @@
  *   rzstress SCENARIO [-t THREADS] [-r ROUNDS] [-s SCALE] [-n COUNT]
  *                     [-b BIG_MAX_MIB] [-w WATCHDOG_S] [-S] [-v] [-R]
  *
- * SCENARIO is churn, maps, fork or exhaust (see stress.h). -R fails at
+ * SCENARIO is churn, maps, fork, forkio, forksig or exhaust (see stress.h). -R fails at
  * once unless librezone.so is loaded (the make check wrappers pass it so
  * a broken LD_PRELOAD cannot make the tests pass against glibc). Every run
  * is bounded by a watchdog (default 300 s): a hang is a failure.
@@ -24,7 +24,7 @@
 
 static _Noreturn void main_usage(void)
 {
-	fprintf(stderr, "usage: rzstress churn|maps|fork|exhaust [-t threads] [-r rounds]"
+	fprintf(stderr, "usage: rzstress churn|maps|fork|forkio|forksig|exhaust [-t threads] [-r rounds]"
 	    " [-s scale] [-n count] [-b big_max_MiB] [-w watchdog_s] [-S] [-v] [-R]\n");
 	exit(2);
 }
@@ -73,6 +73,10 @@ int main(int argc, char **argv)
 		return stress_maps(&o);
 	if (strcmp(scenario, "fork") == 0)
 		return stress_fork(&o);
+	if (strcmp(scenario, "forkio") == 0)
+		return stress_forkio(&o);
+	if (strcmp(scenario, "forksig") == 0)
+		return stress_forksig(&o);
 	if (strcmp(scenario, "exhaust") == 0)
 		return stress_exhaust(&o);
 	main_usage();

@@ -42,3 +42,21 @@ Test(options, environment_overrides_defaults_and_bad_values_keep_them)
 	_rz_options_load();
 	cr_assert_eq(_rz_opt.large_threshold, 256u << 10);
 }
+
+Test(options, deepbind_is_dropped_unless_keep_and_junk_keeps_the_default)
+{
+	unsetenv("REZONE_DEEPBIND");
+	_rz_options_load();
+	cr_assert_not(_rz_opt.deepbind_keep, "RTLD_DEEPBIND is dropped by default");
+	setenv("REZONE_DEEPBIND", "keep", 1);
+	_rz_options_load();
+	cr_assert(_rz_opt.deepbind_keep);
+	setenv("REZONE_DEEPBIND", "drop", 1);
+	_rz_options_load();
+	cr_assert_not(_rz_opt.deepbind_keep);
+	setenv("REZONE_DEEPBIND", "keeps", 1);
+	_rz_options_load();
+	cr_assert_not(_rz_opt.deepbind_keep, "an unknown word keeps the default");
+	unsetenv("REZONE_DEEPBIND");
+	_rz_options_load();
+}
