@@ -95,6 +95,7 @@ extern const struct probe_cmd probe_threads_cmds[];
 extern const struct probe_cmd probe_fork_cmds[];
 extern const struct probe_cmd probe_maps_cmds[];
 extern const struct probe_cmd probe_aliases_cmds[];
+extern const struct probe_cmd probe_glibc_cmds[];
 
 /* Shared by the thread and fork scenarios: one allocate/resize/hand-over
  * step on mixed sizes; the exchange slots are process-wide. */
