@@ -10,8 +10,11 @@ if [ "$(uname -s)" = Darwin ]; then
 	exit 0
 fi
 
+# mandoc lints the manual pages; debhelper, dpkg-dev, fakeroot and lintian
+# build and check the Debian packages (scripts/deb-test.sh).
 need="build-essential autoconf automake libtool pkg-config binutils
-libjemalloc-dev libjemalloc2 libcriterion-dev"
+libjemalloc-dev libjemalloc2 libcriterion-dev mandoc
+debhelper dpkg-dev fakeroot lintian"
 # For the benchmark: the allocators it compares against, and plots.
 want="libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox perl python3 tcl sqlite3 git
 clang libclang-rt-14-dev"
