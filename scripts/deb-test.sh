@@ -25,9 +25,17 @@ fail() { echo "deb-test: FAIL: $*" >&2; exit 1; }
 version=$(sed -n '1s/^rezone (\([^)]*\)).*/\1/p' "$here/debian/changelog")
 src=$work/rezone-$version
 mkdir -p "$src"
-(cd "$here" && git ls-files -z --cached --others --exclude-standard |
-	xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-	tar --null -T - -cf -) | tar -x -C "$src"
+if git -C "$here" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$here" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+		tar --null -T - -cf -) | tar -x -C "$src"
+else
+	# A release tarball: it holds only sources (and a configure that
+	# dh_autoreconf regenerates).
+	(cd "$here" && tar -cf - --exclude=./.libs --exclude='*.o' --exclude='*.lo' .) |
+		tar -x -C "$src"
+	rm -f "$src/Makefile" "$src/config.status" "$src/config.h"
+fi
 say "building in $src"
 (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc 2>/dev/null || echo 2)" \
 	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
