@@ -60,12 +60,6 @@ bool _rz_set_threshold(size_t bytes)
 	return true;
 }
 
-size_t _rz_threshold(void)
-{
-	_rz_init();
-	return __atomic_load_n(&_rz_route_threshold, __ATOMIC_RELAXED);
-}
-
 bool _rz_trim(void)
 {
 	_rz_init();

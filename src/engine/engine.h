@@ -84,8 +84,6 @@ void _rz_at_exit(void) RZ_HIDDEN;
 /* Makes sizes >= bytes large blocks from now on (at least one page).
  * false when the large path is disabled (its table could not be set up). */
 bool _rz_set_threshold(size_t bytes) RZ_HIDDEN;
-/* The current large threshold (sets the engine up first). */
-size_t _rz_threshold(void) RZ_HIDDEN;
 /* Returns cached large mappings and the small delegate's unused pages to
  * the OS; true when memory was released. */
 bool _rz_trim(void) RZ_HIDDEN;
