@@ -32,6 +32,8 @@ plain=$(mktemp)
 err=$(REZONE_LIBRARY="$lib" "$wrapper" run "$plain" 2>&1); status=$?
 check run_of_a_file_that_is_not_executable_exits_126 [ $status -eq 126 ]
 rm -f "$plain"
+out=$(REZONE_LIBRARY="$lib" "$wrapper" run echo builtin too)
+check run_finds_a_program_that_is_also_a_shell_builtin [ "$out" = "builtin too" ]
 REZONE_LIBRARY="$lib" "$wrapper" run sh -c 'exit 42'
 check run_passes_the_exit_status_on [ $? -eq 42 ]
 # Killed by a signal, not exiting 128+N: the wrapper became the program.
