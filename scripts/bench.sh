@@ -965,16 +965,28 @@ for w in $active_wl; do
 	[ -z "$wl_cap" ] || case " $active " in *" mimalloc "*)
 		echo "mimalloc $w $wl_cap (the full size takes minutes per run; --no-caps runs it)" ;; esac
 done
-# The library's exit summary ("rezone: NAME VALUE" lines), zero counters
-# left out so the few that matter stand out; other lines are shown as they are.
+# The library's exit summary (one "rezone[PID] PROGRAM: name=value ..."
+# line per process with large requests), summed over the workload's
+# processes, zero counters left out so the few that matter stand out;
+# other rezone: lines are shown as they are.
 for w in $active_wl; do
 	log=$out/logs/$w.rezone.1.err
-	if [ ! -f "$log" ] || ! grep -q '^rezone:' "$log"; then continue; fi
+	if [ ! -f "$log" ] || ! grep -q '^rezone[:[]' "$log"; then continue; fi
 	[ -n "${stats_title:-}" ] || { stats_title=1; printf '\nrezone stats (REZONE_STATS=1, rep 1; zero counters omitted):\n'; }
-	grep '^rezone:' "$log" | awk -v w="$w" '
-		NF == 3 && $3 ~ /^[0-9]+$/ { if ($3 != 0) kv = kv " " $2 "=" $3; next }
+	grep '^rezone[:[]' "$log" | awk -v w="$w" '
+		/^rezone\[[0-9]+\] [^:]*: [a-z_]+=/ {
+			for (i = 3; i <= NF; i++) {
+				n = index($i, "="); k = substr($i, 1, n - 1)
+				if (!(k in sum)) order[++nk] = k
+				sum[k] += substr($i, n + 1)
+			}
+			next
+		}
 		{ other = other "\n    " $0 }
-		END { printf "  %-11s%s%s\n", w, kv == "" ? " (all zero)" : kv, other }'
+		END {
+			for (i = 1; i <= nk; i++) if (sum[order[i]] != 0) kv = kv " " order[i] "=" sum[order[i]]
+			printf "  %-11s%s%s\n", w, kv == "" ? " (all zero)" : kv, other
+		}'
 done
 printf '\nresults: %s (summary.csv, ratios.csv, traces.csv, table.md, realloc.png/svg, env.txt, logs/ beside it)\n' "$csv"
 status=0

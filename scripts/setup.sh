@@ -10,8 +10,11 @@ if [ "$(uname -s)" = Darwin ]; then
 	exit 0
 fi
 
+# mandoc lints the manual pages; debhelper, dpkg-dev, fakeroot and lintian
+# build and check the Debian packages (scripts/deb-test.sh).
 need="build-essential autoconf automake libtool pkg-config binutils
-libjemalloc-dev libjemalloc2 libcriterion-dev"
+libjemalloc-dev libjemalloc2 libcriterion-dev mandoc
+debhelper dpkg-dev fakeroot lintian"
 # For the benchmark: the allocators it compares against, and plots; for the
 # tests: php-cli (tests/integ/test-php.sh, skipped without); for CI:
 # python3-yaml (lints the macOS workflow), llvm-14 (llvm-lipo joins the

@@ -1,8 +1,9 @@
 /*
  * os_posix.c - the process services of the platform contract (os.h) that
- * Linux and macOS share: environment lookup, clock, stderr reports, abort.
+ * Linux and macOS share: environment lookup, clock, stderr reports, abort,
+ * and the report services of proc.h (pid, program name, appending a record).
  * Never allocates: it runs inside malloc, possibly before libc is ready.
- * May include: os.h, posix.h, POSIX headers.
+ * May include: os.h, posix.h, proc.h, POSIX headers.
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 
 #include "backend/os.h"
 #include "backend/posix.h"
+#include "backend/proc.h"
 
 const char *_rz_os_getenv(const char *name)
 {
@@ -113,5 +115,44 @@ int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 	int err = pthread_create(&t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	return err;
+}
+
+long _rz_os_pid(void)
+{
+	return (long)getpid();
+}
+
+const char *_rz_os_progname(void)
+{
+#if defined(__APPLE__)
+	const char *name = getprogname();
+#elif defined(__GLIBC__)
+	/* Set by glibc from argv[0] before any constructor runs. */
+	const char *name = program_invocation_short_name;
+#else
+	const char *name = NULL;
+#endif
+	return name && *name ? name : "?";
+}
+
+int _rz_os_append(const char *path, const char *s, size_t n)
+{
+	int fd;
+	do
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return errno;
+	/* One write: O_APPEND makes the seek and the write atomic, so a short
+	 * record is never split by another process's. A retry after a short
+	 * write could interleave; a record is ~500 bytes, far below the sizes
+	 * at which regular files ever write short. */
+	ssize_t w;
+	do
+		w = write(fd, s, n);
+	while (w < 0 && errno == EINTR);
+	int err = w < 0 ? errno : (size_t)w == n ? 0 : EIO;
+	close(fd);
 	return err;
 }

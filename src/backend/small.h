@@ -3,7 +3,8 @@
  *
  * Sizes below the large threshold are forwarded here untouched: this must
  * stay a thin forward. Implemented by small_jemalloc.c (the only file that
- * calls jemalloc) or small_system.c (the C library's own allocator).
+ * calls jemalloc), small_system.c (the C library's own allocator) or
+ * small_zone.c (macOS: the previous default zone).
  * Contracts are those of the C functions of the same name; the engine has
  * already rejected sizes above PTRDIFF_MAX and bad alignments.
  *
@@ -126,5 +127,18 @@ static inline void _rz_small_postfork_parent(void) {}
 static inline void _rz_small_postfork_child(void) {}
 
 #endif
+
+/* Returns the delegate's free but still resident pages to the OS (what
+ * malloc_trim asks); true when it released some. Not on a hot path. */
+bool _rz_small_trim(void) RZ_HIDDEN;
+/* The delegate's own figures, in bytes; 0 for what it cannot tell. */
+struct _rz_small_info {
+	size_t allocated;  /* in blocks the program holds */
+	size_t active;     /* in pages holding those blocks */
+	size_t mapped;     /* mapped from the OS */
+	size_t resident;   /* of those, in physical memory */
+	size_t retained;   /* address space kept for reuse, not counted above */
+};
+void _rz_small_info(struct _rz_small_info *out) RZ_HIDDEN;
 
 #endif /* RZ_BACKEND_SMALL_H */

@@ -19,9 +19,10 @@
  *     registered its handlers before rezone's (a constructor that mallocs
  *     first), fork would take them the other way round and could deadlock
  *     against it.
- * May include: small.h, <errno.h>, <sys/mman.h>, <sys/types.h>.
+ * May include: small.h, <errno.h>, <stdint.h>, <sys/mman.h>, <sys/types.h>.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -34,6 +35,8 @@
 void *rzje_mallocx(size_t size, int flags) RZ_HIDDEN;
 size_t rzje_xallocx(void *p, size_t size, size_t extra, int flags) RZ_HIDDEN;
 size_t rzje_malloc_usable_size(const void *p) RZ_HIDDEN;
+int rzje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
+    size_t newlen) RZ_HIDDEN;
 
 /* jemalloc's MALLOCX_ALIGN(a): log2 of the alignment in the low bits. */
 #define SMALL_ALIGN_FLAG(a) ((int)__builtin_ctzl(a))
@@ -125,4 +128,45 @@ void _rz_small_postfork_child(void)
 	je_prefork_ran = false;
 	if (fn && __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE))
 		fn();
+}
+
+/* jemalloc's figures after refreshing them ("epoch"); 0 where jemalloc was
+ * built without statistics. */
+static size_t small_stat(const char *name)
+{
+	size_t v = 0, len = sizeof(v);
+	return rzje_mallctl(name, &v, &len, NULL, 0) == 0 ? v : 0;
+}
+
+static void small_refresh(void)
+{
+	uint64_t epoch = 1;
+	size_t len = sizeof(epoch);
+	(void)rzje_mallctl("epoch", &epoch, &len, &epoch, sizeof(epoch));
+}
+
+void _rz_small_info(struct _rz_small_info *out)
+{
+	small_refresh();
+	out->allocated = small_stat("stats.allocated");
+	out->active = small_stat("stats.active");
+	out->mapped = small_stat("stats.mapped");
+	out->resident = small_stat("stats.resident");
+	out->retained = small_stat("stats.retained");
+}
+
+/* Every arena's unused dirty pages go back to the OS at once, instead of
+ * after the decay time (10 s by default). MALLCTL_ARENAS_ALL is 4096 in
+ * jemalloc 5; the name is built by hand, since jemalloc.h is not
+ * included (its public names would clash with ours). */
+#define SMALL_PURGE_ALL "arena.4096.purge"
+
+bool _rz_small_trim(void)
+{
+	small_refresh();
+	size_t before = small_stat("stats.resident");
+	if (rzje_mallctl(SMALL_PURGE_ALL, NULL, NULL, NULL, 0) != 0)
+		return false;
+	small_refresh();
+	return small_stat("stats.resident") < before;
 }

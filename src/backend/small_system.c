@@ -181,7 +181,38 @@ size_t _rz_small_expand(void *p, size_t size)
 	return _rz_small_usable_size(p);
 }
 
-/* glibc's fork takes and releases its own malloc locks, after stdio's
- * list lock and after every fork handler (rezone's included), and
- * re-initialises them in the child; a single-threaded process takes none,
- * as its malloc then locks nothing. Nothing to add here. */
+/* glibc's own extensions, looked up like the allocator above (in the C
+ * library itself: rezone exports these names too). Resolved on first use,
+ * when the program calls malloc_trim or mallinfo, long after start-up. */
+struct sys_mallinfo2 {
+	size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks;
+	size_t uordblks, fordblks, keepcost;
+};
+typedef int (*sys_trim_fn)(size_t);
+typedef struct sys_mallinfo2 (*sys_info_fn)(void);
+
+static void *sys_ext(const char *name)
+{
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	return dlsym(libc ? libc : RTLD_NEXT, name);
+}
+
+bool _rz_small_trim(void)
+{
+	sys_trim_fn trim = (sys_trim_fn)sys_ext("malloc_trim");
+	return trim && sys_resolve() && trim(0) != 0;
+}
+
+void _rz_small_info(struct _rz_small_info *out)
+{
+	/* mallinfo2 is glibc 2.33+; older ones report zeros here. */
+	sys_info_fn info = (sys_info_fn)sys_ext("mallinfo2");
+	memset(out, 0, sizeof(*out));
+	if (!info || !sys_resolve())
+		return;
+	struct sys_mallinfo2 m = info();
+	out->allocated = m.uordblks + m.hblkhd;
+	out->active = m.uordblks + m.hblkhd;
+	out->mapped = m.arena + m.hblkhd;
+	out->resident = m.arena + m.hblkhd;
+}

@@ -137,3 +137,29 @@ size_t _rz_small_expand(void *p, size_t size)
 	(void)size;
 	return _rz_small_usable_size(p);
 }
+
+/* The zone's own pressure relief (goal 0: as much as it can), as
+ * malloc_zone_pressure_relief() would call it; zones before version 8
+ * have none. */
+bool _rz_small_trim(void)
+{
+	malloc_zone_t *z = small_zone();
+	if (z->version < 8 || !z->pressure_relief)
+		return false;
+	return z->pressure_relief(z, 0) != 0;
+}
+
+void _rz_small_info(struct _rz_small_info *out)
+{
+	malloc_zone_t *z = small_zone();
+	malloc_statistics_t st;
+	memset(out, 0, sizeof(*out));
+	if (!z->introspect || !z->introspect->statistics)
+		return;
+	memset(&st, 0, sizeof(st));
+	z->introspect->statistics(z, &st);
+	out->allocated = st.size_in_use;
+	out->active = st.size_in_use;
+	out->mapped = st.size_allocated;
+	out->resident = st.size_allocated;
+}

@@ -18,7 +18,7 @@ void _rz_diag_warn(const char *who, const char *what, const char *value) RZ_HIDD
 
 /* Line builder over a caller's buffer (no allocation, truncates). */
 struct _rz_line {
-	char buf[256];
+	char buf[1024]; /* the one-line stats report is ~400 bytes */
 	size_t len;
 };
 void _rz_line_str(struct _rz_line *l, const char *s) RZ_HIDDEN;

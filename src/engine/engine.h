@@ -147,4 +147,25 @@ void _rz_note(const char *who, const char *what, const char *value) RZ_HIDDEN;
 /* Called once at exit by the front end: prints stats if asked. */
 void _rz_at_exit(void) RZ_HIDDEN;
 
+/* For front ends that export the C library's own extensions (mallopt,
+ * malloc_trim, mallinfo: glibc_ext_linux.c); defined in api.c. */
+/* Makes sizes >= bytes large blocks from now on (at least one page).
+ * false when the large path is disabled (its table could not be set up). */
+bool _rz_set_threshold(size_t bytes) RZ_HIDDEN;
+/* Returns cached large mappings and the small delegate's unused pages to
+ * the OS; true when memory was released. */
+bool _rz_trim(void) RZ_HIDDEN;
+/* Heap figures in bytes, large and small. */
+struct _rz_heap_info {
+	uint64_t large_live;        /* large blocks allocated */
+	uint64_t large_live_bytes;  /* their usable bytes */
+	const char *small_name;     /* the delegate ("jemalloc", "system") */
+	size_t small_allocated;     /* bytes in blocks the program holds */
+	size_t small_active;        /* bytes of pages holding those blocks */
+	size_t small_mapped;        /* bytes the delegate has mapped */
+	size_t small_resident;      /* of those, bytes in physical memory */
+	size_t small_retained;      /* unmapped-in-spirit address space kept */
+};
+void _rz_heap_info(struct _rz_heap_info *out) RZ_HIDDEN;
+
 #endif

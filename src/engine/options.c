@@ -3,9 +3,11 @@
  *
  * Read with _rz_os_getenv, which scans the environment without allocating:
  * options are loaded from inside malloc, possibly before libc is ready.
- * A malformed value keeps the default and says so once on stderr.
- * May include: options.h, diag.h, engine.h (the accessors front ends
- * call), backend/os.h.
+ * A malformed value keeps the default and says so once (options are read
+ * once per process), naming the values that are accepted.
+ * The rows' names and default texts are also what the README and rezone(3)
+ * list; tests/test-manuals.sh compares the three.
+ * May include: options.h, diag.h, backend/os.h.
  */
 #include "engine/options.h"
 #include "engine/diag.h"
@@ -13,15 +15,19 @@
 
 struct _rz_options _rz_opt;
 
-/* OPT_KEEP: "drop" or "keep" (a bool field, true for keep). */
-enum opt_kind { OPT_SIZE, OPT_PERCENT, OPT_MS, OPT_BOOL, OPT_KEEP };
+/* OPT_WORD: one of the two words of `expect` ("FALSE or TRUE"; a bool). */
+enum opt_kind { OPT_SIZE, OPT_PERCENT, OPT_MS, OPT_BOOL, OPT_STATS, OPT_WORD };
 
 struct opt_row {
 	const char *env;
 	enum opt_kind kind;
-	size_t def;
+	/* The default as a user would write it: parsed like a value from the
+	 * environment, and quoted as is in warnings and the manuals. */
+	const char *def;
 	size_t max;
 	void *field;
+	/* What is accepted, for the warning: "expected ..., e.g. ...". */
+	const char *expect;
 };
 
 #define KiB ((size_t)1024)
@@ -41,28 +47,43 @@ struct opt_row {
  *   the kernel within a second.
  */
 static const struct opt_row opt_table[] = {
-	{ "REZONE_LARGE_THRESHOLD", OPT_SIZE, 256 * KiB, (size_t)1 << 46, &_rz_opt.large_threshold },
-	{ "REZONE_HEADROOM", OPT_PERCENT, 100, 10000, &_rz_opt.headroom_pct },
-	{ "REZONE_CACHE", OPT_SIZE, 256 * MiB, (size_t)1 << 46, &_rz_opt.cache_bytes },
-	{ "REZONE_CACHE_DECAY_MS", OPT_MS, 1000, 3600000, &_rz_opt.cache_decay_ms },
-	/* Print the counters at exit. */
-	{ "REZONE_STATS", OPT_BOOL, 0, 1, &_rz_opt.stats },
+	{ "REZONE_LARGE_THRESHOLD", OPT_SIZE, "256k", (size_t)1 << 46, &_rz_opt.large_threshold,
+	  "a size in bytes with an optional k, m or g suffix, e.g. 1m" },
+	{ "REZONE_HEADROOM", OPT_PERCENT, "100", 10000, &_rz_opt.headroom_pct,
+	  "a percentage 0-10000, e.g. 100" },
+	{ "REZONE_CACHE", OPT_SIZE, "256m", (size_t)1 << 46, &_rz_opt.cache_bytes,
+	  "a size in bytes with an optional k, m or g suffix, e.g. 64m, or 0" },
+	{ "REZONE_CACHE_DECAY_MS", OPT_MS, "1000", 3600000, &_rz_opt.cache_decay_ms,
+	  "milliseconds 0-3600000, e.g. 1000" },
+	/* Report the counters at exit: 1 on stderr, anything else is a file
+	 * that gets one JSON record per process. */
+	{ "REZONE_STATS", OPT_STATS, "0", 0, &_rz_opt.stats,
+	  "0, 1 or a file name" },
 	/* Behave as under vm.overcommit_memory=2 even when it is not set. */
-	{ "REZONE_STRICT_COMMIT", OPT_BOOL, 0, 1, &_rz_opt.strict_commit },
+	{ "REZONE_STRICT_COMMIT", OPT_BOOL, "0", 1, &_rz_opt.strict_commit,
+	  "0 or 1" },
 	/* Also abort on free() of a page-aligned address that nothing maps.
 	 * Off by default: it costs one mincore call (~1-2 us) per free of a
 	 * page-aligned small block, which made small churn 10x slower. */
-	{ "REZONE_CHECK_UNKNOWN", OPT_BOOL, 0, 1, &_rz_opt.check_unknown },
+	{ "REZONE_CHECK_UNKNOWN", OPT_BOOL, "0", 1, &_rz_opt.check_unknown,
+	  "0 or 1" },
 	/* Debugging: a write past the end of a large block (beyond its
 	 * page-rounded size) faults instead of landing in headroom, and freed
 	 * large blocks become inaccessible. Costs a system call per growth. */
-	{ "REZONE_GUARD", OPT_BOOL, 0, 1, &_rz_opt.guard },
+	{ "REZONE_GUARD", OPT_BOOL, "0", 1, &_rz_opt.guard,
+	  "0 or 1" },
 	/* Name large mappings [anon:rezone] where the kernel supports it. */
-	{ "REZONE_NAME", OPT_BOOL, 1, 1, &_rz_opt.name_mappings },
+	{ "REZONE_NAME", OPT_BOOL, "1", 1, &_rz_opt.name_mappings,
+	  "0 or 1" },
 	/* Linux: dlopen/dlmopen drop RTLD_DEEPBIND by default, or a library
 	 * loaded with it frees rezone's blocks with glibc's free (PHP's
 	 * extensions); "keep" passes the flag on (deepbind_linux.c). */
-	{ "REZONE_DEEPBIND", OPT_KEEP, 0, 1, &_rz_opt.deepbind_keep },
+	{ "REZONE_DEEPBIND", OPT_WORD, "drop", 1, &_rz_opt.deepbind_keep,
+	  "drop or keep" },
+	/* Transparent huge pages for blocks of 32 MiB and more (large.c):
+	 * touching 1 GiB took 0.25 s instead of 0.67 s here. */
+	{ "REZONE_THP", OPT_WORD, "auto", 1, &_rz_opt.thp,
+	  "never or auto" },
 };
 
 bool _rz_options_parse_size(const char *s, size_t *out)
@@ -94,54 +115,121 @@ bool _rz_options_parse_size(const char *s, size_t *out)
 	return true;
 }
 
-/* strcmp(s, word) == 0, without the C library (options load early). */
-static bool opt_is(const char *s, const char *word)
+/* Copies a string value into static storage (no allocation); false when
+ * it does not fit. */
+static bool opt_copy(char *dst, size_t cap, const char *s)
 {
-	while (*word && *s == *word)
-		s++, word++;
-	return *s == '\0' && *word == '\0';
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n + 1 >= cap)
+			return false;
+	for (size_t i = 0; i <= n; i++)
+		dst[i] = s[i];
+	return true;
 }
 
-static bool opt_parse(const struct opt_row *row, const char *s, size_t *out)
+/* Whether s is the n-th (0 or 1) word of "WORD0 or WORD1", without the C
+ * library (options load early). */
+static bool opt_is_word(const char *s, const char *expect, int n)
 {
-	if (row->kind == OPT_BOOL) {
+	const char *w = expect;
+	if (n == 1) {
+		while (*w && !(w[0] == ' ' && w[1] == 'o' && w[2] == 'r' && w[3] == ' '))
+			w++;
+		if (!*w)
+			return false;
+		w += 4;
+	}
+	while (*w && *w != ' ' && *s == *w)
+		s++, w++;
+	return *s == '\0' && (*w == '\0' || *w == ' ');
+}
+
+/* Why a value was refused, for the warning; NULL when it was accepted. */
+static const char *opt_parse(const struct opt_row *row, const char *s, size_t *out)
+{
+	switch (row->kind) {
+	case OPT_BOOL:
 		if ((s[0] == '0' || s[0] == '1') && s[1] == '\0') {
 			*out = (size_t)(s[0] - '0');
-			return true;
+			return NULL;
 		}
-		return false;
+		return "not 0 or 1";
+	case OPT_STATS:
+		if (s[0] == '\0')
+			return "empty";
+		if ((s[0] == '0' || s[0] == '1') && s[1] == '\0') {
+			*out = (size_t)(s[0] - '0');
+			return NULL;
+		}
+		if (!opt_copy(_rz_opt.stats_file, sizeof(_rz_opt.stats_file), s))
+			return "file name too long";
+		*out = 1;
+		return NULL;
+	case OPT_SIZE:
+		if (!_rz_options_parse_size(s, out))
+			return "not a size";
+		return *out <= row->max ? NULL : "too large";
+	case OPT_WORD:
+		if (!opt_is_word(s, row->expect, 0) && !opt_is_word(s, row->expect, 1))
+			return "not one of the words";
+		*out = opt_is_word(s, row->expect, 1);
+		return NULL;
+	case OPT_PERCENT:
+	case OPT_MS:
+		break;
 	}
-	if (row->kind == OPT_KEEP) {
-		if (!opt_is(s, "drop") && !opt_is(s, "keep"))
-			return false;
-		*out = opt_is(s, "keep");
-		return true;
-	}
-	if (row->kind == OPT_SIZE)
-		return _rz_options_parse_size(s, out) && *out <= row->max;
 	size_t v = 0;
+	if (*s == '\0')
+		return "not a number";
 	for (const char *c = s; *c; c++) {
-		if (*c < '0' || *c > '9' || v > row->max)
-			return false;
+		if (*c < '0' || *c > '9')
+			return "not a number";
+		if (v > row->max)
+			return "too large";
 		v = v * 10 + (size_t)(*c - '0');
 	}
-	if (*s == '\0' || v > row->max)
-		return false;
+	if (v > row->max)
+		return "too large";
 	*out = v;
-	return true;
+	return NULL;
+}
+
+/* "rezone: NAME=VALUE: WHY (expected ...); using DEFAULT" */
+static void opt_warn(const struct opt_row *row, const char *value, const char *why)
+{
+	struct _rz_line l = { .len = 0 };
+	_rz_line_str(&l, "rezone: ");
+	_rz_line_str(&l, row->env);
+	_rz_line_str(&l, "=");
+	_rz_line_str(&l, value);
+	_rz_line_str(&l, ": ");
+	_rz_line_str(&l, why);
+	_rz_line_str(&l, " (expected ");
+	_rz_line_str(&l, row->expect);
+	_rz_line_str(&l, "); using ");
+	_rz_line_str(&l, row->def);
+	_rz_line_flush(&l);
 }
 
 void _rz_options_load(void)
 {
+	_rz_opt.stats_file[0] = '\0';
 	for (size_t i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++) {
 		const struct opt_row *row = &opt_table[i];
-		size_t v = row->def;
+		size_t v = 0;
+		/* The defaults are written to be valid; a row whose default did
+		 * not parse would be caught by the unit tests (all zero). */
+		(void)opt_parse(row, row->def, &v);
 		const char *s = _rz_os_getenv(row->env);
-		if (s && !opt_parse(row, s, &v)) {
-			_rz_diag_warn(row->env, "invalid value ignored", s);
-			v = row->def;
+		const char *why = s ? opt_parse(row, s, &v) : NULL;
+		if (why) {
+			opt_warn(row, s, why);
+			if (row->kind == OPT_STATS)
+				_rz_opt.stats_file[0] = '\0';
+			(void)opt_parse(row, row->def, &v);
 		}
-		if (row->kind == OPT_BOOL || row->kind == OPT_KEEP)
+		if (row->kind == OPT_BOOL || row->kind == OPT_STATS || row->kind == OPT_WORD)
 			*(bool *)row->field = v != 0;
 		else
 			*(size_t *)row->field = v;

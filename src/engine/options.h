@@ -15,7 +15,9 @@ struct _rz_options {
 	size_t headroom_pct;     /* REZONE_HEADROOM */
 	size_t cache_bytes;      /* REZONE_CACHE */
 	size_t cache_decay_ms;   /* REZONE_CACHE_DECAY_MS */
-	bool stats;              /* REZONE_STATS */
+	bool stats;              /* REZONE_STATS: report at exit */
+	char stats_file[1024];   /* REZONE_STATS=FILE: append JSON there
+	                            ("" = one line on stderr) */
 	bool strict_commit;      /* REZONE_STRICT_COMMIT */
 	bool check_unknown;      /* REZONE_CHECK_UNKNOWN */
 	bool name_mappings;      /* REZONE_NAME */

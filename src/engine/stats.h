@@ -30,7 +30,9 @@ extern struct _rz_counters _rz_counters RZ_HIDDEN;
 #define RZ_STAT_SUB(name, n) \
 	__atomic_fetch_sub(&_rz_counters.name, (uint64_t)(n), __ATOMIC_RELAXED)
 
-/* Prints every counter on stderr, one "rezone: name value" line each. */
+/* The REZONE_STATS report: "rezone[PID] PROGRAM: name=value ..." on
+ * stderr (nothing when the process made no large request), or one JSON
+ * object appended to REZONE_STATS=FILE. */
 void _rz_stats_print(void) RZ_HIDDEN;
 
 #endif

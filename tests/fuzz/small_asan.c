@@ -26,3 +26,9 @@ size_t _rz_small_expand(void *p, size_t size)
 	(void)size;
 	return malloc_usable_size(p);
 }
+/* ASan's allocator has nothing to trim or report here. */
+bool _rz_small_trim(void) { return false; }
+void _rz_small_info(struct _rz_small_info *out)
+{
+	*out = (struct _rz_small_info){ 0 };
+}

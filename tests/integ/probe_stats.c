@@ -212,7 +212,15 @@ static int large_churn(int argc, char **argv)
 	return 0;
 }
 
+/* Makes no request at all: the report must stay silent for it. */
+static int idle(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return 0;
+}
+
 const struct probe_cmd probe_stats_cmds[] = {
+	{ "idle", idle },
 	{ "stats_layout", stats_layout },
 	{ "stats_version", stats_version },
 	{ "stats_large_malloc", stats_large_malloc },

@@ -74,6 +74,16 @@ Test(exports, library_exports_the_cxx_operator_new_delete_family)
 	exports_require_functions(family);
 }
 
+Test(exports, library_exports_glibcs_malloc_extensions)
+{
+	static const char *const ext[] = {
+		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info",
+		"mallopt", "malloc_trim", NULL,
+	};
+
+	exports_require_functions(ext);
+}
+
 Test(exports, library_exports_the_rezone_api)
 {
 	static const char *const api[] = {

@@ -60,10 +60,10 @@ Test(inject, unmodified_program_gets_large_blocks_from_rezone)
 		  "%s", o.err);
 	cr_assert(outcome_exited(&o, 0), "%s", outcome_describe(&o));
 	cr_assert_str_eq(o.out, "10000000\n");
-	line = strstr(o.err, "rezone: large_allocs ");
+	line = strstr(o.err, ": large_allocs=");
 	cr_assert(line != NULL, "no large_allocs line in the report: '%s'",
 		  o.err);
-	sscanf(line, "rezone: large_allocs %lu", &allocs);
+	sscanf(line, ": large_allocs=%lu", &allocs);
 	cr_assert(allocs > 0, "perl's 10 MB string used no large block:\n%s",
 		  o.err);
 	outcome_release(&o);

@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "spawn.h"
 
@@ -120,4 +121,61 @@ Test(options, zero_cache_never_serves_freed_blocks)
 {
 	cr_assert_eq(cache_hits(PROBE_ENV("REZONE_CACHE=0")), 0,
 		     "cache hit with REZONE_CACHE=0");
+}
+
+/* Runs a threaded scenario with env and returns its stderr's lines that
+ * start with "rezone:", with how many there were. */
+static size_t option_warnings(const char *const env[], char *out, size_t cap)
+{
+	struct outcome o;
+	size_t n = 0;
+
+	cr_assert(spawn_probe(&o, env, "threads_rounds", NULL), "%s", o.err);
+	cr_assert(outcome_exited(&o, 0), "%s", outcome_describe(&o));
+	out[0] = '\0';
+	for (char *line = o.err; *line;) {
+		char *end = strchrnul(line, '\n');
+
+		if (strncmp(line, "rezone:", 7) == 0) {
+			n++;
+			snprintf(out, cap, "%.*s", (int)(end - line), line);
+		}
+		line = *end ? end + 1 : end;
+	}
+	outcome_release(&o);
+	return n;
+}
+
+Test(options, bad_value_warns_once_saying_what_is_accepted_and_keeps_the_default)
+{
+	char line[512];
+
+	cr_assert_eq(option_warnings(PROBE_ENV("REZONE_HEADROOM=abc"), line,
+					 sizeof(line)), 1, "warnings: %s", line);
+	cr_assert_str_eq(line, "rezone: REZONE_HEADROOM=abc: not a number "
+			 "(expected a percentage 0-10000, e.g. 100); using 100");
+	/* The default really is kept: 1 MiB -> 1.5 MiB grows into headroom. */
+	cr_assert_eq(reserved_growths(PROBE_ENV("REZONE_HEADROOM=abc")), 1);
+}
+
+Test(options, bad_size_names_the_suffixes_and_the_default)
+{
+	char line[512];
+
+	cr_assert_eq(option_warnings(PROBE_ENV("REZONE_LARGE_THRESHOLD=lots"),
+				     line, sizeof(line)), 1, "%s", line);
+	cr_assert_str_eq(line, "rezone: REZONE_LARGE_THRESHOLD=lots: not a size "
+			 "(expected a size in bytes with an optional k, m or g "
+			 "suffix, e.g. 1m); using 256k");
+	expect_large(PROBE_ENV("REZONE_LARGE_THRESHOLD=lots"), "262144", true);
+}
+
+Test(options, bad_switch_says_0_or_1)
+{
+	char line[512];
+
+	cr_assert_eq(option_warnings(PROBE_ENV("REZONE_GUARD=yes"), line,
+				     sizeof(line)), 1, "%s", line);
+	cr_assert_str_eq(line, "rezone: REZONE_GUARD=yes: not 0 or 1 "
+			 "(expected 0 or 1); using 0");
 }

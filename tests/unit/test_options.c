@@ -60,3 +60,53 @@ Test(options, deepbind_is_dropped_unless_keep_and_junk_keeps_the_default)
 	unsetenv("REZONE_DEEPBIND");
 	_rz_options_load();
 }
+
+Test(options, stats_takes_0_1_or_a_file_name)
+{
+	setenv("REZONE_STATS", "1", 1);
+	_rz_options_load();
+	cr_assert(_rz_opt.stats);
+	cr_assert_str_empty(_rz_opt.stats_file, "1 is stderr, not a file");
+	setenv("REZONE_STATS", "/tmp/rezone-stats.json", 1);
+	_rz_options_load();
+	cr_assert(_rz_opt.stats);
+	cr_assert_str_eq(_rz_opt.stats_file, "/tmp/rezone-stats.json");
+	setenv("REZONE_STATS", "0", 1);
+	_rz_options_load();
+	cr_assert_not(_rz_opt.stats);
+	cr_assert_str_empty(_rz_opt.stats_file);
+	setenv("REZONE_STATS", "", 1);
+	_rz_options_load();
+	cr_assert_not(_rz_opt.stats, "an empty value keeps the default (off)");
+	unsetenv("REZONE_STATS");
+	_rz_options_load();
+}
+
+Test(options, out_of_range_values_keep_the_default)
+{
+	setenv("REZONE_HEADROOM", "10001", 1);
+	setenv("REZONE_CACHE_DECAY_MS", "99999999999999999999999", 1);
+	setenv("REZONE_CACHE", "1000000g", 1);
+	_rz_options_load();
+	cr_assert_eq(_rz_opt.headroom_pct, 100);
+	cr_assert_eq(_rz_opt.cache_decay_ms, 1000);
+	cr_assert_eq(_rz_opt.cache_bytes, 256u << 20);
+	unsetenv("REZONE_HEADROOM");
+	unsetenv("REZONE_CACHE_DECAY_MS");
+	unsetenv("REZONE_CACHE");
+	_rz_options_load();
+}
+
+Test(options, defaults_are_the_documented_ones)
+{
+	_rz_options_load();
+	cr_assert_eq(_rz_opt.large_threshold, 256u << 10);
+	cr_assert_eq(_rz_opt.headroom_pct, 100);
+	cr_assert_eq(_rz_opt.cache_bytes, 256u << 20);
+	cr_assert_eq(_rz_opt.cache_decay_ms, 1000);
+	cr_assert_not(_rz_opt.stats);
+	cr_assert_not(_rz_opt.strict_commit);
+	cr_assert_not(_rz_opt.check_unknown);
+	cr_assert_not(_rz_opt.guard);
+	cr_assert(_rz_opt.name_mappings);
+}

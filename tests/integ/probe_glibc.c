@@ -1,0 +1,195 @@
+/*
+ * probe_glibc.c - rzprobe scenarios for glibc's malloc extensions
+ * (mallopt, mallinfo2, mallinfo, malloc_stats, malloc_info, malloc_trim)
+ * as rezone answers them: calls made the ordinary way, through <malloc.h>,
+ * so that without rezone's exports they reach glibc's own heap.
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+
+#define PROBE_TEN_MIB (10 * PROBE_MIB)
+
+/* M_MMAP_THRESHOLD moves the large threshold both ways; the options glibc
+ * alone understands are accepted; values glibc refuses are refused. */
+static int mallopt_threshold(int argc, char **argv)
+{
+	struct rezone_stats s0, s1, s2, s3;
+	void *p, *q;
+
+	(void)argc, (void)argv;
+	CHECK(mallopt(M_MMAP_THRESHOLD, 2 * PROBE_MIB) == 1, "mallopt(M_MMAP_THRESHOLD, 2 MiB)");
+	s0 = probe_stats();
+	p = malloc(PROBE_MIB);
+	s1 = probe_stats();
+	CHECK(p != NULL, "malloc");
+	CHECK(s1.large_allocs == s0.large_allocs, "1 MiB is large with a "
+	      "2 MiB M_MMAP_THRESHOLD");
+	CHECK(mallopt(M_MMAP_THRESHOLD, 64 * 1024) == 1, "mallopt(M_MMAP_THRESHOLD, 64 KiB)");
+	s2 = probe_stats();
+	q = malloc(100 * 1024);
+	s3 = probe_stats();
+	CHECK(q != NULL, "malloc");
+	CHECK(s3.large_allocs == s2.large_allocs + 1, "100 KiB is not large "
+	      "with a 64 KiB M_MMAP_THRESHOLD");
+	/* Blocks made under another threshold stay valid. */
+	p = realloc(p, 3 * PROBE_MIB);
+	CHECK(p != NULL, "realloc");
+	free(p);
+	free(q);
+	CHECK(mallopt(M_MMAP_THRESHOLD, -1) == 0, "negative threshold accepted");
+	CHECK(mallopt(M_TRIM_THRESHOLD, 128 * 1024) == 1, "M_TRIM_THRESHOLD");
+	CHECK(mallopt(M_TOP_PAD, 0) == 1, "M_TOP_PAD");
+	CHECK(mallopt(M_MMAP_MAX, 65536) == 1, "M_MMAP_MAX");
+	CHECK(mallopt(M_ARENA_MAX, 1) == 1, "M_ARENA_MAX");
+	CHECK(mallopt(M_ARENA_TEST, 8) == 1, "M_ARENA_TEST");
+	CHECK(mallopt(M_MXFAST, 64) == 1, "M_MXFAST 64");
+	CHECK(mallopt(M_MXFAST, 100000) == 0, "M_MXFAST beyond glibc's limit");
+	return 0;
+}
+
+/* A live 10 MiB block shows in hblks/hblkhd, as glibc shows an mmapped
+ * chunk, and leaves them when freed. */
+static int mallinfo_large(int argc, char **argv)
+{
+	struct mallinfo2 m0, m1, m2;
+	struct mallinfo i1;
+	char *p;
+
+	(void)argc, (void)argv;
+	m0 = mallinfo2();
+	p = malloc(PROBE_TEN_MIB);
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, PROBE_TEN_MIB);
+	m1 = mallinfo2();
+	/* Deprecated in glibc, still called by programs: it must agree. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	i1 = mallinfo();
+#pragma GCC diagnostic pop
+	free(p);
+	m2 = mallinfo2();
+	CHECK(m1.hblks == m0.hblks + 1, "hblks %zu -> %zu for a 10 MiB block",
+	      m0.hblks, m1.hblks);
+	CHECK(m1.hblkhd >= m0.hblkhd + PROBE_TEN_MIB, "hblkhd %zu -> %zu for "
+	      "a 10 MiB block", m0.hblkhd, m1.hblkhd);
+	CHECK((size_t)i1.hblkhd == m1.hblkhd && (size_t)i1.hblks == m1.hblks,
+	      "mallinfo (%d, %d) differs from mallinfo2 (%zu, %zu)", i1.hblks,
+	      i1.hblkhd, m1.hblks, m1.hblkhd);
+	CHECK(m2.hblks == m0.hblks && m2.hblkhd == m0.hblkhd, "the freed "
+	      "block still counts: hblks %zu hblkhd %zu", m2.hblks, m2.hblkhd);
+	CHECK(m1.arena > 0 && m1.uordblks > 0, "no small-heap figures "
+	      "(arena %zu, uordblks %zu)", m1.arena, m1.uordblks);
+	return 0;
+}
+
+/* malloc_info with a live 10 MiB block, on stdout; the suite parses it. */
+static int malloc_info_xml(int argc, char **argv)
+{
+	char *p;
+
+	(void)argc, (void)argv;
+	p = malloc(PROBE_TEN_MIB);
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, PROBE_TEN_MIB);
+	CHECK(malloc_info(0, stdout) == 0, "malloc_info");
+	CHECK(malloc_info(1, stdout) == -1, "malloc_info with options != 0");
+	free(p);
+	return 0;
+}
+
+/* malloc_stats with a live 10 MiB block (on stderr). */
+static int malloc_stats_large(int argc, char **argv)
+{
+	char *p;
+
+	(void)argc, (void)argv;
+	p = malloc(PROBE_TEN_MIB);
+	CHECK(p != NULL, "malloc");
+	malloc_stats();
+	free(p);
+	return 0;
+}
+
+/* Resident bytes of this process, from /proc/self/statm. */
+static size_t probe_rss(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	CHECK(f != NULL, "/proc/self/statm");
+	CHECK(fscanf(f, "%lu %lu", &size, &resident) == 2, "statm");
+	fclose(f);
+	return resident * 4096;
+}
+
+/* Freed large blocks stay cached with their pages; malloc_trim returns
+ * them. Exits 77 when nothing is cached (REZONE_CACHE=0). */
+static int trim_large(int argc, char **argv)
+{
+	enum { BLOCK = 64 << 20 };
+	size_t before, cached, trimmed;
+	char *p;
+
+	(void)argc, (void)argv;
+	probe_rss(); /* stdio's buffers before the first figure */
+	p = malloc(BLOCK);
+	CHECK(p != NULL, "malloc");
+	memset(p, 1, BLOCK);
+	before = probe_rss();
+	free(p);
+	cached = probe_rss();
+	if (cached + BLOCK / 2 < before) {
+		printf("free returned the block at once (no cache)\n");
+		return PROBE_SKIP;
+	}
+	CHECK(malloc_trim(0) == 1, "malloc_trim returned 0 with 64 MiB cached");
+	trimmed = probe_rss();
+	CHECK(trimmed + BLOCK / 2 < cached, "RSS %zu KiB before malloc_trim, "
+	      "%zu KiB after", cached >> 10, trimmed >> 10);
+	return 0;
+}
+
+/* Freed small blocks leave dirty pages to the delegate; malloc_trim
+ * purges them. */
+static int trim_small(int argc, char **argv)
+{
+	enum { COUNT = 200000, SIZE = 200 };
+	static void *blocks[COUNT];
+	size_t held, freed, trimmed;
+
+	(void)argc, (void)argv;
+	probe_rss();
+	for (size_t i = 0; i < COUNT; i++) {
+		blocks[i] = malloc(SIZE);
+		CHECK(blocks[i] != NULL, "malloc");
+		memset(blocks[i], 1, SIZE);
+	}
+	held = probe_rss();
+	for (size_t i = 0; i < COUNT; i++)
+		free(blocks[i]);
+	freed = probe_rss();
+	CHECK(malloc_trim(0) == 1 || freed + COUNT * SIZE / 2 < held,
+	      "malloc_trim returned 0 with %zu KiB of small blocks freed",
+	      (size_t)COUNT * SIZE >> 10);
+	trimmed = probe_rss();
+	CHECK(trimmed + COUNT * SIZE / 2 < held, "RSS %zu KiB with the "
+	      "blocks, %zu KiB freed, %zu KiB after malloc_trim", held >> 10,
+	      freed >> 10, trimmed >> 10);
+	return 0;
+}
+
+const struct probe_cmd probe_glibc_cmds[] = {
+	{ "mallopt_threshold", mallopt_threshold },
+	{ "mallinfo_large", mallinfo_large },
+	{ "malloc_info_xml", malloc_info_xml },
+	{ "malloc_stats_large", malloc_stats_large },
+	{ "trim_large", trim_large },
+	{ "trim_small", trim_small },
+	{ NULL, NULL },
+};
