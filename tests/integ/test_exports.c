@@ -112,7 +112,17 @@ Test(exports, library_exports_exactly_its_list)
 		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
 		"__libc_calloc", "__libc_realloc", "__libc_memalign",
 		"rezone_expand", "rezone_stats", "rezone_version",
-		"dlopen", "dlmopen", NULL,
+		"dlopen", "dlmopen", "mlockall", "munlockall",
+		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info", "mallopt",
+		"malloc_trim",
+		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
+		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+		"_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t",
+		"_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t",
+		"_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+		"_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t",
+		NULL,
 	};
 	exports_load();
 	for (size_t i = 0; i < table.count; i++) {
