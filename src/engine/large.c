@@ -65,10 +65,11 @@ static bool large_commit_is_free(void)
  * mapping), so the whole reservation is asked for huge pages once the
  * block reaches LARGE_THP_MIN: headroom costs nothing until the block
  * grows into it, and the partly used last 2 MiB costs at most 2 MiB, under
- * 1/16 of such a block. Below it (and under REZONE_THP=never) a kernel in
- * "always" mode is told no, so a 1-4 MiB block never holds a 2 MiB page
- * of headroom. The state follows the mapping through growth, moves and
- * the cache.
+ * 1/16 of such a block; that asking is REZONE_THP=auto (off by default,
+ * see options.c). Below that size a kernel in "always" mode is told no,
+ * whatever the option, so a 1-4 MiB block never holds a 2 MiB page of
+ * headroom; above it the kernel's own choice stands. The state follows
+ * the mapping through growth, moves and the cache.
  */
 #define LARGE_THP_MIN ((size_t)32 << 20)
 enum { THP_DEFAULT, THP_ON, THP_OFF };
@@ -78,13 +79,22 @@ static void large_thp(struct _rz_block *b)
 	int mode = _rz_caps.thp_mode;
 	if (mode == RZ_THP_NONE)
 		return;
-	bool want = _rz_opt.thp && b->size >= LARGE_THP_MIN;
+	bool big = b->size >= LARGE_THP_MIN;
+	bool want = big && _rz_opt.thp;
+	/* Small blocks refuse where the kernel would give them huge pages
+	 * anyway; big ones without REZONE_THP=auto keep the kernel's choice. */
+	bool refuse = !big && (b->thp == THP_ON || mode == RZ_THP_ALWAYS);
 	if (want && b->thp != THP_ON) {
 		_rz_vm_hugepage((void *)b->addr, b->reserved, true);
 		b->thp = THP_ON;
-	} else if (!want && (b->thp == THP_ON || (mode == RZ_THP_ALWAYS && b->thp != THP_OFF))) {
+	} else if (refuse && b->thp != THP_OFF) {
 		_rz_vm_hugepage((void *)b->addr, b->reserved, false);
 		b->thp = THP_OFF;
+	} else if (big && !want && b->thp == THP_OFF) {
+		/* Grown past the size: back to the kernel's default (a block
+		 * refused as small under "always" may now have huge pages). */
+		_rz_vm_hugepage((void *)b->addr, b->reserved, mode == RZ_THP_ALWAYS);
+		b->thp = THP_DEFAULT;
 	}
 }
 

@@ -80,9 +80,14 @@ static const struct opt_row opt_table[] = {
 	 * extensions); "keep" passes the flag on (deepbind_linux.c). */
 	{ "REZONE_DEEPBIND", OPT_WORD, "drop", 1, &_rz_opt.deepbind_keep,
 	  "drop or keep" },
-	/* Transparent huge pages for blocks of 32 MiB and more (large.c):
-	 * touching 1 GiB took 0.25 s instead of 0.67 s here. */
-	{ "REZONE_THP", OPT_WORD, "auto", 1, &_rz_opt.thp,
+	/* Ask for transparent huge pages for blocks of 32 MiB and more
+	 * (large.c). Off by default, by measurement: on our VMs a huge-page
+	 * fault is fast or very slow depending on whether the hypervisor has
+	 * backed that guest memory yet. grow1 (64 KiB -> 1 GiB), 6 pairs:
+	 * never 0.55-0.65 s, auto 0.11-0.12 s in three and 1.05-2.76 s in the
+	 * other three; touching 1 GiB, 8 pairs: 0.55-0.73 s against
+	 * 0.09-3.0 s (median 1.04 s). */
+	{ "REZONE_THP", OPT_WORD, "never", 1, &_rz_opt.thp,
 	  "never or auto" },
 };
 

@@ -82,9 +82,9 @@ Test(scale, address_space_stays_proportionate_to_the_blocks)
  * REZONE_THP_KERNEL=always, and checked by what rezone asks of the kernel
  * for the block's mapping (VmFlags "nh": never fault it as huge pages),
  * since the machine's setting cannot change in a test. */
-Test(scale, a_block_grown_to_64_mib_is_backed_by_huge_pages)
+Test(scale, with_thp_auto_a_block_grown_to_64_mib_is_backed_by_huge_pages)
 {
-	assert_probe_passes(PROBE_ENV("REZONE_THP", "REZONE_THP_KERNEL", "REZONE_GUARD",
+	assert_probe_passes(PROBE_ENV("REZONE_THP=auto", "REZONE_THP_KERNEL", "REZONE_GUARD",
 	    "REZONE_LARGE_THRESHOLD"), "thp-big");
 }
 
