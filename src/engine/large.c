@@ -545,6 +545,16 @@ void *_rz_large_resize(void *p, size_t size, const char *call)
 	return q;
 }
 
+void _rz_large_prefault(void *p, size_t n)
+{
+	struct _rz_block b;
+	/* Only what is not touched yet: on a cache hit the pages are there,
+	 * and populating them again walked 512 page-table entries per MiB
+	 * (15% of vector churn's time). */
+	if (_rz_table_find((uintptr_t)p, &b) && b.dirty < n)
+		_rz_vm_prefault((char *)p + b.dirty, page_round(n) - b.dirty);
+}
+
 void *_rz_large_expand(void *p, size_t size)
 {
 	size_t n = page_round(size);

@@ -32,6 +32,9 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
 void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
 /* Resizes a large block to size bytes (size stays large); may move it. */
 void *_rz_large_resize(void *p, size_t size, const char *call) RZ_HIDDEN;
+/* Faults in the first n bytes of a new block that are not touched yet,
+ * before they are written in full (a copy into it). */
+void _rz_large_prefault(void *p, size_t n) RZ_HIDDEN;
 /* Resizes without moving, or fails with ENOMEM. */
 void *_rz_large_expand(void *p, size_t size) RZ_HIDDEN;
 

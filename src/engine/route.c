@@ -208,7 +208,7 @@ static void *route_migrate(void *p, size_t old_usable, size_t size, bool to_larg
 		return NULL;
 	size_t n = old_usable < size ? old_usable : size;
 	if (to_large)
-		_rz_vm_prefault(q, n);
+		_rz_large_prefault(q, n);
 	memcpy(q, p, n);
 	if (to_large)
 		_rz_small_free(p);
