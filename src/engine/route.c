@@ -185,6 +185,16 @@ static __attribute__((noinline)) void route_free_aligned(void *p, size_t size)
 
 void _rz_free_aligned(void *p)
 {
+	/* A page no rezone mapping covers, and no misuse check armed for it:
+	 * the delegate's (jemalloc's 4 KiB and bigger classes are
+	 * page-aligned: 6.6% of frees in small churn, which went through
+	 * three more calls and checks first). */
+	uintptr_t a = (uintptr_t)p;
+	if (likely(!_rz_pagemap_has(a)) && !_rz_grave_has(a) && !_rz_opt.check_unknown) {
+		if (p)
+			_rz_small_free(p);
+		return;
+	}
 	if (p)
 		route_free_aligned(p, 0);
 }
