@@ -366,45 +366,10 @@ void _rz_table_remove(struct _rz_rec *r)
 	_rz_mutex_unlock(&s->lock);
 }
 
-void _rz_table_each_locked(bool (*fn)(struct _rz_block *, void *), void *arg)
-{
-	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
-		return;
-	struct _rz_block b;
-	for (size_t i = 0; i < SHARDS; i++) {
-		struct shard *s = &shards[i];
-		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
-		for (size_t k = 0; k < hwm; k++) {
-			struct _rz_rec *r = rec_at(s, k);
-			if (LOAD(r->addr) == 0)
-				continue;
-			rec_lock(r);
-			rec_read(r, &b);
-			bool changed = b.addr != 0 && fn(&b, arg);
-			_rz_table_release(r, changed ? &b : NULL);
-		}
-	}
-}
-
-void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg)
-{
-	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
-		return;
-	struct _rz_block b;
-	for (size_t i = 0; i < SHARDS; i++) {
-		struct shard *s = &shards[i];
-		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
-		for (size_t k = 0; k < hwm; k++) {
-			if (LOAD(rec_at(s, k)->addr)) {
-				rec_read(rec_at(s, k), &b);
-				if (b.addr)
-					fn(&b, arg);
-			}
-		}
-	}
-}
-
-bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
+/* Calls visit on every record ever used (live or free), shard by shard,
+ * until it returns true; returns whether one did. Lock-free: records are
+ * published before the count that covers them. */
+static bool table_scan(bool (*visit)(struct _rz_rec *, void *), void *arg)
 {
 	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
 		return false;
@@ -413,14 +378,68 @@ bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
 		for (size_t k = 0; k < hwm; k++) {
 			struct _rz_rec *r = rec_at(s, k);
-			uintptr_t a = LOAD(r->addr);
-			if (a && p >= a && p - a < LOAD(r->reserved)) {
-				rec_read(r, out);
+			if (LOAD(r->addr) != 0 && visit(r, arg))
 				return true;
-			}
 		}
 	}
 	return false;
+}
+
+struct table_visit {
+	void (*each)(const struct _rz_block *, void *);
+	bool (*each_locked)(struct _rz_block *, void *);
+	void *arg;
+	uintptr_t p;              /* find_containing */
+	struct _rz_block *out;
+};
+
+static bool table_visit_locked(struct _rz_rec *r, void *arg)
+{
+	struct table_visit *v = arg;
+	struct _rz_block b;
+	rec_lock(r);
+	rec_read(r, &b);
+	bool changed = b.addr != 0 && v->each_locked(&b, v->arg);
+	_rz_table_release(r, changed ? &b : NULL);
+	return false;
+}
+
+void _rz_table_each_locked(bool (*fn)(struct _rz_block *, void *), void *arg)
+{
+	struct table_visit v = { .each_locked = fn, .arg = arg };
+	table_scan(table_visit_locked, &v);
+}
+
+static bool table_visit_each(struct _rz_rec *r, void *arg)
+{
+	struct table_visit *v = arg;
+	struct _rz_block b;
+	rec_read(r, &b);
+	if (b.addr)
+		v->each(&b, v->arg);
+	return false;
+}
+
+void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg)
+{
+	struct table_visit v = { .each = fn, .arg = arg };
+	table_scan(table_visit_each, &v);
+}
+
+static bool table_visit_containing(struct _rz_rec *r, void *arg)
+{
+	struct table_visit *v = arg;
+	uintptr_t a = LOAD(r->addr);
+	if (!a || v->p < a || v->p - a >= LOAD(r->reserved))
+		return false;
+	rec_read(r, v->out);
+	return true;
+}
+
+bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
+{
+	struct table_visit v = { .p = p, .out = out };
+	return table_scan(table_visit_containing, &v);
 }
 
 bool _rz_table_locked(void)
