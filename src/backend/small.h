@@ -51,6 +51,11 @@ void rzje_sdallocx(void *p, size_t size, int flags) RZ_HIDDEN;
  * call. */
 #define RZ_SMALL_RECLAIMS 1
 
+/* Whether rezone may run a helper thread (decay.c) beside this delegate;
+ * jemalloc's locks are taken by rezone's fork protocol, which knows that
+ * thread. */
+static inline bool _rz_small_allows_helper_thread(void) { return true; }
+
 static inline void *_rz_small_malloc(size_t size) { return rzje_malloc(size); }
 static inline void *_rz_small_calloc(size_t count, size_t size) { return rzje_calloc(count, size); }
 static inline void *_rz_small_realloc(void *p, size_t size) { return rzje_realloc(p, size); }
@@ -125,6 +130,16 @@ static inline void _rz_small_set_reclaim(bool (*reclaim)(void)) { (void)reclaim;
 static inline void _rz_small_prefork(void) {}
 static inline void _rz_small_postfork_parent(void) {}
 static inline void _rz_small_postfork_child(void) {}
+
+#if defined(RZ_SMALL_INLINE_SYSTEM) || defined(RZ_SMALL_SYSTEM_FORK)
+/* No helper thread beside glibc's malloc: glibc's fork takes its heap
+ * locks as soon as a second thread has ever existed, so a fork from a
+ * signal handler that interrupted malloc would deadlock where glibc alone
+ * does not (stress forksig hung). Decay then runs inside large calls. */
+static inline bool _rz_small_allows_helper_thread(void) { return false; }
+#else
+static inline bool _rz_small_allows_helper_thread(void) { return true; }
+#endif
 
 #endif
 

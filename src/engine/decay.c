@@ -11,8 +11,10 @@
  * blocks is left with no extra thread. It runs with every signal blocked.
  * If it cannot be started (thread limits), decay falls back to running
  * inside large calls, as before.
- * May include: decay.h, cache.h, large.h, options.h, backend/os.h.
+ * May include: decay.h, cache.h, large.h, options.h, backend/os.h,
+ * backend/small.h (whether a helper thread may run beside the delegate).
  */
+#include "backend/small.h"
 #include "engine/cache.h"
 #include "engine/decay.h"
 #include "engine/large.h"
@@ -80,6 +82,10 @@ void _rz_decay_kick(void)
 	    !__atomic_compare_exchange_n(&decay_state, &idle, DECAY_RUNNING, false,
 	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return;
+	if (!_rz_small_allows_helper_thread()) {
+		__atomic_store_n(&decay_state, DECAY_UNAVAILABLE, __ATOMIC_RELEASE);
+		return;
+	}
 	if (_rz_os_thread_start(decay_main, NULL) != 0)
 		__atomic_store_n(&decay_state, DECAY_UNAVAILABLE, __ATOMIC_RELEASE);
 }

@@ -46,6 +46,60 @@ static size_t page_round(size_t n)
 	return n > (size_t)-1 - pg ? 0 : (n + pg - 1) & ~(pg - 1);
 }
 
+/*
+ * The fork gate. An operation on a block (free, resize, expand, reclaim,
+ * decay) makes its system calls under the block's own lock, which fork's
+ * prepare handler does not take (there may be 100,000 of them). Prepare
+ * closes this gate instead and waits until no operation is in flight, so
+ * that a child never inherits a block halfway through a move (stress fork
+ * with the system delegate aborted with "pointer is not a live large
+ * block" in a child). An operation the forking thread itself interrupted
+ * (fork from a signal handler) is not waited for. Operations never wait on
+ * the small delegate or stdio inside the gate: the decay thread is started
+ * after it (pthread_create allocates).
+ */
+static unsigned large_ops;             /* operations in flight */
+static bool large_forking;             /* the gate is closed */
+static __thread unsigned large_my_ops; /* this thread's, nested */
+static bool large_kick_wanted;         /* start decay once outside */
+
+static void large_op_begin(void)
+{
+	if (large_my_ops++ > 0)
+		return;
+	for (;;) {
+		__atomic_fetch_add(&large_ops, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&large_forking, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_fetch_sub(&large_ops, 1, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&large_forking, __ATOMIC_ACQUIRE))
+			_rz_os_yield();
+	}
+}
+
+/* Starts the decay thread if an operation asked for it, when the calling
+ * thread is outside every operation. */
+static void large_kick_if_wanted(void)
+{
+	if (large_my_ops == 0 && __atomic_load_n(&large_kick_wanted, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&large_kick_wanted, false, __ATOMIC_RELAXED);
+		_rz_decay_kick();
+	}
+}
+
+static void large_op_end(void)
+{
+	if (--large_my_ops > 0)
+		return;
+	__atomic_fetch_sub(&large_ops, 1, __ATOMIC_RELEASE);
+	large_kick_if_wanted();
+}
+
+static void large_kick_later(void)
+{
+	__atomic_store_n(&large_kick_wanted, true, __ATOMIC_RELAXED);
+}
+
 /* Inaccessible bytes kept after every block in guard mode. */
 static size_t large_guard_gap(void)
 {
@@ -113,7 +167,7 @@ static void large_note_excess(struct _rz_block *b)
 	if (has && !b->excess_ns) {
 		b->excess_ns = _rz_os_now_ns();
 		__atomic_fetch_add(&large_excess_blocks, 1, __ATOMIC_RELAXED);
-		_rz_decay_kick();
+		large_kick_later();
 	} else if (!has && b->excess_ns) {
 		b->excess_ns = 0;
 		__atomic_fetch_sub(&large_excess_blocks, 1, __ATOMIC_RELAXED);
@@ -295,6 +349,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 	RZ_STAT_ADD(large_allocs, 1);
 	RZ_STAT_ADD(large_live, 1);
 	RZ_STAT_ADD(large_live_bytes, n);
+	large_kick_if_wanted();
 	return (void *)b.addr;
 }
 
@@ -325,12 +380,13 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	/* Cached pages leave the footprint until reused (macOS). */
 	_rz_vm_reusable((void *)c.addr, c.dirty);
 	_rz_large_unmap_cached(out, n);
-	_rz_decay_kick();
+	large_kick_later();
 }
 
 void _rz_large_free(void *p, const char *call)
 {
 	struct _rz_block b;
+	large_op_begin();
 	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
 	if (!r) {
 		/* Another thread freed it between the caller's lookup and now. */
@@ -338,6 +394,7 @@ void _rz_large_free(void *p, const char *call)
 	}
 	_rz_table_remove(r);
 	large_release(&b, true);
+	large_op_end();
 }
 
 /* Touched pages a shrink may leave behind the new end (see large_shrink). */
@@ -493,7 +550,19 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	return 0;
 }
 
+static void *large_resize(void *p, size_t size, const char *call);
+
 void *_rz_large_resize(void *p, size_t size, const char *call)
+{
+	large_op_begin();
+	void *q = large_resize(p, size, call);
+	int saved = errno;
+	large_op_end();
+	errno = saved;
+	return q;
+}
+
+static void *large_resize(void *p, size_t size, const char *call)
 {
 	size_t n = page_round(size);
 	if (n == 0 || n + large_guard_gap() < n) {
@@ -563,8 +632,10 @@ void *_rz_large_expand(void *p, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	large_op_begin();
 	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
 	if (!r) {
+		large_op_end();
 		errno = EINVAL;
 		return NULL;
 	}
@@ -574,6 +645,7 @@ void *_rz_large_expand(void *p, size_t size)
 	else if (n > b.size)
 		err = large_grow_in_place(&b, n);
 	_rz_table_release(r, &b);
+	large_op_end();
 	if (err) {
 		errno = ENOMEM;
 		return NULL;
@@ -660,14 +732,19 @@ bool _rz_large_excess_pending(void)
 
 void _rz_large_decay_excess(uint64_t cutoff_ns)
 {
-	if (_rz_large_excess_pending())
-		_rz_table_each_locked(large_decay_one, &cutoff_ns);
+	if (!_rz_large_excess_pending())
+		return;
+	large_op_begin();
+	_rz_table_each_locked(large_decay_one, &cutoff_ns);
+	large_op_end();
 }
 
 size_t _rz_large_reclaim(void)
 {
 	size_t released = _rz_large_flush_cache();
+	large_op_begin();
 	_rz_table_each_locked(large_trim_one, &released);
+	large_op_end();
 	return released;
 }
 
@@ -691,6 +768,10 @@ bool _rz_large_locked(void)
 
 void _rz_large_prefork(void)
 {
+	__atomic_store_n(&large_forking, true, __ATOMIC_SEQ_CST);
+	unsigned mine = large_my_ops ? 1 : 0;
+	while (__atomic_load_n(&large_ops, __ATOMIC_SEQ_CST) > mine)
+		_rz_os_yield();
 	_rz_table_prefork();
 	_rz_cache_prefork();
 }
@@ -699,10 +780,15 @@ void _rz_large_postfork_parent(void)
 {
 	_rz_cache_postfork_parent();
 	_rz_table_postfork_parent();
+	__atomic_store_n(&large_forking, false, __ATOMIC_RELEASE);
 }
 
 void _rz_large_postfork_child(void)
 {
+	/* Only this thread exists; it may be inside an operation a signal
+	 * handler interrupted, which will end here. */
+	__atomic_store_n(&large_ops, large_my_ops ? 1 : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&large_forking, false, __ATOMIC_RELEASE);
 	_rz_cache_postfork_child();
 	_rz_table_postfork_child();
 	_rz_pagemap_postfork_child();

@@ -397,7 +397,11 @@ static bool table_visit_locked(struct _rz_rec *r, void *arg)
 {
 	struct table_visit *v = arg;
 	struct _rz_block b;
-	rec_lock(r);
+	/* A block busy in its owner's hands is skipped, never waited for:
+	 * reclaim and decay are best effort, and waiting could stall fork's
+	 * prepare handler behind an owner a signal handler interrupted. */
+	if (__atomic_exchange_n(&r->lock, 1, __ATOMIC_ACQUIRE))
+		return false;
 	rec_read(r, &b);
 	bool changed = b.addr != 0 && v->each_locked(&b, v->arg);
 	_rz_table_release(r, changed ? &b : NULL);

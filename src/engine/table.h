@@ -55,7 +55,8 @@ void _rz_table_release(struct _rz_rec *r, const struct _rz_block *b) RZ_HIDDEN;
 void _rz_table_remove(struct _rz_rec *r) RZ_HIDDEN;
 
 /* Calls fn on every live block with its record locked; fn may change the
- * block (not its address) and returns true if it did. For reclaim. */
+ * block (not its address) and returns true if it did. Blocks whose record
+ * is locked at that moment are skipped. For reclaim and decay. */
 void _rz_table_each_locked(bool (*fn)(struct _rz_block *, void *), void *arg) RZ_HIDDEN;
 /* Calls fn on a snapshot of every live block (introspection; lock-free). */
 void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg) RZ_HIDDEN;

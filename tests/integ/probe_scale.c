@@ -265,11 +265,31 @@ static int scale_mlock(int argc, char **argv)
 	return 0;
 }
 
+/* Whether rezone's small delegate is glibc's own (--with-small=system),
+ * as its malloc_info says. */
+static bool delegate_is_system(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	CHECK(m != NULL, "open_memstream");
+	malloc_info(0, m);
+	fclose(m);
+	bool sys = buf && strstr(buf, "delegate=\"system\"") != NULL;
+	free(buf);
+	return sys;
+}
+
 /* decay: 3 s after freeing 8 x 30 MiB, with only small allocations
  * meanwhile, the cached mappings are gone. */
 static int scale_decay(int argc, char **argv)
 {
 	(void)argc; (void)argv;
+	if (delegate_is_system()) {
+		/* No helper thread beside glibc's malloc (README, "Fork"). */
+		printf("the system delegate decays at large calls only\n");
+		return PROBE_SKIP;
+	}
 	size_t base = status_bytes("VmRSS");
 	/* A shrunk block may keep its tail's pages for a while; not longer. */
 	unsigned char *shrunk = malloc(4 * MiB);
