@@ -101,6 +101,12 @@ unsigned _rz_os_thread_count(void) RZ_HIDDEN;
 void _rz_os_yield(void) RZ_HIDDEN;
 /* Sleeps about ns nanoseconds. */
 void _rz_os_sleep_ns(uint64_t ns) RZ_HIDDEN;
+/* One waiter (the helper thread) sleeps in _rz_os_wait until another
+ * thread calls _rz_os_wake (a wake before the wait is not lost). Never
+ * allocates. _rz_os_wait_reset re-creates it in a fork child. */
+void _rz_os_wait(void) RZ_HIDDEN;
+void _rz_os_wake(void) RZ_HIDDEN;
+void _rz_os_wait_reset(void) RZ_HIDDEN;
 /* Starts a detached helper thread running fn(arg), with every signal
  * blocked and a small stack; 0 or an errno value. */
 int _rz_os_thread_start(void *(*fn)(void *), void *arg) RZ_HIDDEN;

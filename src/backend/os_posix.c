@@ -98,6 +98,34 @@ void _rz_os_sleep_ns(uint64_t ns)
 		;
 }
 
+static pthread_mutex_t posix_wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t posix_wait_cond = PTHREAD_COND_INITIALIZER;
+static bool posix_woken;
+
+void _rz_os_wait(void)
+{
+	pthread_mutex_lock(&posix_wait_lock);
+	while (!posix_woken)
+		pthread_cond_wait(&posix_wait_cond, &posix_wait_lock);
+	posix_woken = false;
+	pthread_mutex_unlock(&posix_wait_lock);
+}
+
+void _rz_os_wake(void)
+{
+	pthread_mutex_lock(&posix_wait_lock);
+	posix_woken = true;
+	pthread_cond_signal(&posix_wait_cond);
+	pthread_mutex_unlock(&posix_wait_lock);
+}
+
+void _rz_os_wait_reset(void)
+{
+	pthread_mutex_init(&posix_wait_lock, NULL);
+	pthread_cond_init(&posix_wait_cond, NULL);
+	posix_woken = false;
+}
+
 int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 {
 	/* Signals blocked: the program's handlers must never run on a thread

@@ -6,9 +6,9 @@
  * 8 x 30 MiB and went on with small allocations kept 242 MiB resident
  * forever. Checking the clock on the small path would cost every small
  * call; a thread costs nothing there. It starts the first time the cache
- * holds a mapping, sleeps until the oldest entry is due, and exits as
- * soon as the cache is empty, so a program that stops freeing large
- * blocks is left with no extra thread. It runs with every signal blocked.
+ * holds a mapping, sleeps until the oldest entry is due, and waits
+ * without waking while there is nothing to return. It runs with every
+ * signal blocked.
  * If it cannot be started (thread limits), decay falls back to running
  * inside large calls, as before.
  * May include: decay.h, cache.h, large.h, options.h, backend/os.h,
@@ -20,7 +20,9 @@
 #include "engine/large.h"
 #include "engine/options.h"
 
-enum { DECAY_IDLE, DECAY_RUNNING, DECAY_UNAVAILABLE };
+/* NONE: no thread yet (or a fork child); SLEEPING: the thread waits for
+ * work; ACTIVE: it works or sleeps until something is due. */
+enum { DECAY_NONE, DECAY_SLEEPING, DECAY_ACTIVE, DECAY_UNAVAILABLE };
 static int decay_state;
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -47,6 +49,18 @@ static uint64_t decay_release_due(uint64_t now)
 	return due;
 }
 
+static bool decay_has_work(void)
+{
+	uint64_t oldest;
+	struct _rz_cached none[RZ_CACHE_MAX];
+	return _rz_cache_expire(0, none, &oldest) != 0 || oldest != 0 ||
+	    _rz_large_excess_pending();
+}
+
+/* The thread never exits once started: a process that had it stays
+ * multi-threaded for glibc anyway, and a thread that comes and goes would
+ * leave fork's prepare handler unable to tell whether the process's other
+ * thread is this one (README, "Fork"). It waits for work without waking. */
 static void *decay_main(void *arg)
 {
 	(void)arg;
@@ -54,18 +68,11 @@ static void *decay_main(void *arg)
 		uint64_t now = _rz_os_now_ns();
 		uint64_t due = decay_release_due(now);
 		if (due == 0) {
-			__atomic_store_n(&decay_state, DECAY_IDLE, __ATOMIC_SEQ_CST);
-			/* A put may have come in after the scan and seen us
-			 * running: look once more before leaving. */
-			uint64_t oldest;
-			struct _rz_cached none[RZ_CACHE_MAX];
-			if (_rz_cache_expire(0, none, &oldest) == 0 && oldest == 0 &&
-			    !_rz_large_excess_pending())
-				return NULL;
-			int idle = DECAY_IDLE;
-			if (!__atomic_compare_exchange_n(&decay_state, &idle, DECAY_RUNNING,
-			    false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-				return NULL; /* another thread took over */
+			__atomic_store_n(&decay_state, DECAY_SLEEPING, __ATOMIC_SEQ_CST);
+			/* A put after the scan may have seen us active. */
+			if (!decay_has_work())
+				_rz_os_wait();
+			__atomic_store_n(&decay_state, DECAY_ACTIVE, __ATOMIC_SEQ_CST);
 			continue;
 		}
 		now = _rz_os_now_ns();
@@ -73,20 +80,22 @@ static void *decay_main(void *arg)
 		/* At least 1 ms, so a zero decay time does not spin. */
 		_rz_os_sleep_ns(wait < 1000000u ? 1000000u : wait);
 	}
+	return NULL;
 }
 
 void _rz_decay_kick(void)
 {
-	int idle = DECAY_IDLE;
-	if (LOAD(decay_state) != DECAY_IDLE ||
-	    !__atomic_compare_exchange_n(&decay_state, &idle, DECAY_RUNNING, false,
-	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		return;
-	if (!_rz_small_allows_helper_thread()) {
-		__atomic_store_n(&decay_state, DECAY_UNAVAILABLE, __ATOMIC_RELEASE);
+	int state = LOAD(decay_state);
+	if (state == DECAY_SLEEPING) {
+		_rz_os_wake();
 		return;
 	}
-	if (_rz_os_thread_start(decay_main, NULL) != 0)
+	int none = DECAY_NONE;
+	if (state != DECAY_NONE ||
+	    !__atomic_compare_exchange_n(&decay_state, &none, DECAY_ACTIVE, false,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;
+	if (!_rz_small_allows_helper_thread() || _rz_os_thread_start(decay_main, NULL) != 0)
 		__atomic_store_n(&decay_state, DECAY_UNAVAILABLE, __ATOMIC_RELEASE);
 }
 
@@ -95,16 +104,18 @@ void _rz_decay_poll(void)
 	int state = LOAD(decay_state);
 	if (state == DECAY_UNAVAILABLE)
 		decay_release_due(_rz_os_now_ns());
-	else if (state == DECAY_IDLE && (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
+	else if (state == DECAY_NONE && (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
 		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
 }
 
 bool _rz_decay_running(void)
 {
-	return LOAD(decay_state) == DECAY_RUNNING;
+	int state = LOAD(decay_state);
+	return state == DECAY_SLEEPING || state == DECAY_ACTIVE;
 }
 
 void _rz_decay_postfork_child(void)
 {
-	__atomic_store_n(&decay_state, DECAY_IDLE, __ATOMIC_RELEASE);
+	_rz_os_wait_reset();
+	__atomic_store_n(&decay_state, DECAY_NONE, __ATOMIC_RELEASE);
 }
