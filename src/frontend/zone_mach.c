@@ -12,6 +12,7 @@
  * handed to the zone that owns it.
  *
  * May include: engine/engine.h, backend/small_zone.h, frontend/zone_task.h,
+ * frontend/zone_msl.h,
  * rezone.h, <malloc/malloc.h>, <mach/mach.h>, <sys/mman.h>.
  */
 #include "config.h"
@@ -31,6 +32,7 @@
 #include "rezone.h"
 #include "backend/small_zone.h"
 #include "engine/engine.h"
+#include "frontend/zone_msl.h"
 #include "frontend/zone_task.h"
 
 #define RZ_EXPORT __attribute__((visibility("default")))
@@ -533,6 +535,10 @@ __attribute__((constructor)) static void zone_init(void)
 {
 	const char *v = _rz_os_getenv("REZONE_DEFAULT_ZONE");
 	if (v && v[0] == '0' && v[1] == '\0')
+		return;
+	/* Lite mode's zone would get every allocation anyway; registered
+	 * behind it, rezone would only be asked size() for others' blocks. */
+	if (_rz_zone_msl_inactive())
 		return;
 	if (rezone_zone_register_default() != 0) {
 		static const char msg[] = "rezone: could not become the default malloc zone\n";
