@@ -63,7 +63,8 @@ EOF
 srcs="src/engine/options.c src/engine/stats.c src/engine/table.c src/engine/cache.c
 src/engine/large.c src/engine/diag.c src/engine/route.c src/engine/api.c
 src/engine/budget.c src/engine/pagemap.c src/engine/meta.c src/engine/decay.c
-src/backend/vm_mach.c src/backend/os_posix.c src/backend/small_zone.c src/frontend/zone_mach.c"
+src/backend/vm_mach.c src/backend/os_posix.c src/backend/small_zone.c src/frontend/zone_mach.c
+src/frontend/zone_task.c src/frontend/zone_msl.c"
 
 cflags="-std=gnu11 -O2 -g -fPIC -fvisibility=hidden -Werror -Wall -Wextra -Wshadow
 -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing

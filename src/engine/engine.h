@@ -4,7 +4,8 @@
  * delegate and the large engine.
  *
  * Front ends (preload_linux.c, zone_mach.c) include this header only.
- * May include: backend/os.h, backend/small.h (for the inline fast paths).
+ * May include: backend/os.h, backend/small.h (for the inline fast paths),
+ * engine/view.h (the table's map for out-of-process introspection).
  */
 #ifndef RZ_ENGINE_ENGINE_H
 #define RZ_ENGINE_ENGINE_H
@@ -15,6 +16,7 @@
 
 #include "backend/os.h"
 #include "backend/small.h"
+#include "engine/view.h"
 
 /* Reads options and sets up the engine; idempotent, thread-safe, never
  * allocates. Called lazily by the first large request or size check. */
@@ -113,6 +115,9 @@ size_t _rz_large_size(const void *p) RZ_HIDDEN;
 /* Calls fn for every live large block (address, usable size, reservation). */
 void _rz_large_each(void (*fn)(uintptr_t addr, size_t size, size_t reserved,
     void *arg), void *arg) RZ_HIDDEN;
+/* The large-block table's map for readers in another task (view.h): a
+ * fixed address, valid before set-up (magic 0 until then). */
+const struct _rz_large_view *_rz_large_view(void) RZ_HIDDEN;
 /* Returns every cached mapping to the OS; the bytes released. */
 size_t _rz_release_cache(void) RZ_HIDDEN;
 /* false: p is certainly not in memory rezone maps; true: it may be. */

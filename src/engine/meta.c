@@ -43,3 +43,10 @@ void *_rz_meta_alloc(size_t bytes)
 	}
 	return p;
 }
+
+void _rz_meta_where(uint64_t *base_at, uint64_t *used_at, uint64_t *reserve)
+{
+	*base_at = (uintptr_t)&meta_base;
+	*used_at = (uintptr_t)&meta_used;
+	*reserve = META_RESERVE;
+}

@@ -12,6 +12,7 @@
 #define RZ_ENGINE_META_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backend/os.h"
 
@@ -20,5 +21,8 @@ void _rz_meta_init(void) RZ_HIDDEN;
 /* bytes (rounded up to pages) of zeroed memory; NULL when out of memory.
  * Lock-free. */
 void *_rz_meta_alloc(size_t bytes) RZ_HIDDEN;
+/* For out-of-process readers (view.h): the addresses of the range's base
+ * pointer and of its count of bytes handed out, and the range's length. */
+void _rz_meta_where(uint64_t *base_at, uint64_t *used_at, uint64_t *reserve) RZ_HIDDEN;
 
 #endif

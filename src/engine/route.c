@@ -351,6 +351,11 @@ void _rz_large_each(void (*fn)(uintptr_t, size_t, size_t, void *), void *arg)
 	_rz_table_each(route_each_block, &e);
 }
 
+const struct _rz_large_view *_rz_large_view(void)
+{
+	return _rz_table_view();
+}
+
 size_t _rz_release_cache(void)
 {
 	if (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) != 2)

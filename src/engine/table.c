@@ -18,10 +18,11 @@
  * probing one; its sequence check then sends it to the new one); they
  * cost at most as much as the current ones. When a shard is full, large
  * requests fall back to the small delegate.
- * May include: table.h, meta.h, backend/os.h.
+ * May include: table.h, meta.h, view.h, backend/os.h.
  */
 #include "engine/meta.h"
 #include "engine/table.h"
+#include "engine/view.h"
 
 #define TABLE_BITS 18
 #define SHARD_BITS 4
@@ -73,6 +74,30 @@ static bool shard_forked[SHARDS]; /* taken by the prepare handler */
 static bool table_ready;
 static size_t table_live;
 
+/* What an out-of-process reader needs (view.h); addresses filled by
+ * _rz_table_init. The fields it points at must be 64 bits wide. */
+_Static_assert(sizeof(((struct shard *)0)->hwm) == 8 && sizeof(((struct shard *)0)->cap) == 8 &&
+    sizeof(((struct shard *)0)->slots) == 8 && sizeof(((struct shard *)0)->chunks[0]) == 8 &&
+    sizeof(((struct _rz_rec *)0)->addr) == 8 && sizeof(((struct _rz_rec *)0)->size) == 8 &&
+    sizeof(((struct _rz_rec *)0)->reserved) == 8, "view.h promises 64-bit fields");
+static struct _rz_large_view table_view = {
+	.version = RZ_LARGE_VIEW_VERSION,
+	.view_bytes = sizeof(struct _rz_large_view),
+	.shard_count = SHARDS,
+	.shard_bytes = sizeof(struct shard),
+	.shard_chunks_at = offsetof(struct shard, chunks),
+	.shard_chunk_count = SHARD_CHUNKS,
+	.shard_hwm_at = offsetof(struct shard, hwm),
+	.shard_slots_at = offsetof(struct shard, slots),
+	.shard_cap_at = offsetof(struct shard, cap),
+	.slot_bytes = sizeof(struct slot),
+	.chunk_recs = CHUNK_RECS,
+	.rec_bytes = sizeof(struct _rz_rec),
+	.rec_addr_at = offsetof(struct _rz_rec, addr),
+	.rec_size_at = offsetof(struct _rz_rec, size),
+	.rec_reserved_at = offsetof(struct _rz_rec, reserved),
+};
+
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
@@ -115,8 +140,19 @@ int _rz_table_init(void)
 		return 0;
 	for (size_t i = 0; i < SHARDS; i++)
 		_rz_mutex_init(&shards[i].lock);
+	table_view.page_size = _rz_caps.page_size;
+	table_view.shards = (uintptr_t)shards;
+	_rz_meta_where(&table_view.meta_base_at, &table_view.meta_used_at,
+	    &table_view.meta_reserve);
+	/* Last: a reader that sees the magic sees the rest. */
+	__atomic_store_n(&table_view.magic, RZ_LARGE_VIEW_MAGIC, __ATOMIC_RELEASE);
 	__atomic_store_n(&table_ready, true, __ATOMIC_RELEASE);
 	return 0;
+}
+
+const struct _rz_large_view *_rz_table_view(void)
+{
+	return &table_view;
 }
 
 size_t _rz_table_count(void)

@@ -64,6 +64,11 @@ void _rz_table_each(void (*fn)(const struct _rz_block *, void *), void *arg) RZ_
  * reports only). */
 bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out) RZ_HIDDEN;
 
+/* The table's map for out-of-process readers (view.h); its address is
+ * fixed, its contents set by _rz_table_init (magic 0 before). */
+struct _rz_large_view;
+const struct _rz_large_view *_rz_table_view(void) RZ_HIDDEN;
+
 /* Whether a shard's lock is held (trylock). */
 bool _rz_table_locked(void) RZ_HIDDEN;
 /* Fork: hold every shard across fork; the child also frees every record

@@ -11,8 +11,9 @@
  * owns that reaches free/realloc directly (malloc_zone_free(rezone, p)) is
  * handed to the zone that owns it.
  *
- * May include: engine/engine.h, backend/small_zone.h, rezone.h,
- * <malloc/malloc.h>, <mach/mach.h>, <sys/mman.h>.
+ * May include: engine/engine.h, backend/small_zone.h, frontend/zone_task.h,
+ * frontend/zone_msl.h,
+ * rezone.h, <malloc/malloc.h>, <mach/mach.h>, <sys/mman.h>.
  */
 #include "config.h"
 
@@ -31,6 +32,8 @@
 #include "rezone.h"
 #include "backend/small_zone.h"
 #include "engine/engine.h"
+#include "frontend/zone_msl.h"
+#include "frontend/zone_task.h"
 
 #define RZ_EXPORT __attribute__((visibility("default")))
 
@@ -55,8 +58,6 @@ static void zone_free_definite_size(malloc_zone_t *z, void *p, size_t size);
 static size_t zone_pressure_relief(malloc_zone_t *z, size_t goal);
 static boolean_t zone_claimed_address(malloc_zone_t *z, void *p);
 
-static kern_return_t zone_enumerator(task_t task, void *ctx, unsigned mask,
-    vm_address_t zone_address, memory_reader_t reader, vm_range_recorder_t recorder);
 static size_t zone_good_size(malloc_zone_t *z, size_t size);
 static boolean_t zone_check(malloc_zone_t *z);
 static void zone_print(malloc_zone_t *z, boolean_t verbose);
@@ -70,7 +71,7 @@ static boolean_t zone_locked(malloc_zone_t *z);
 /* const: libmalloc and the tools only read it, and in read-only memory a
  * stray write cannot redirect a call. */
 static const malloc_introspection_t zone_introspect = {
-	.enumerator = zone_enumerator,
+	.enumerator = _rz_zone_enumerator,
 	.good_size = zone_good_size,
 	.check = zone_check,
 	.print = zone_print,
@@ -80,17 +81,27 @@ static const malloc_introspection_t zone_introspect = {
 	.statistics = zone_statistics,
 	.zone_locked = zone_locked,
 	.reinit_lock = zone_reinit_lock,
+	.print_task = _rz_zone_print_task,
+	.task_statistics = _rz_zone_task_statistics,
 };
 
 /*
  * The zone fills a 16 KiB page of its own: malloc_set_zone_name() and
  * tools that protect zones mprotect the page holding a zone structure,
- * which must not take unrelated writable data with it.
+ * which must not take unrelated writable data with it. The page also
+ * carries the link that introspection from another task starts from
+ * (zone_task.h), written before the page becomes read-only.
  */
 #define ZONE_PAGE 16384
+_Static_assert(sizeof(malloc_zone_t) <= RZ_ZONE_LINK_AT &&
+    RZ_ZONE_LINK_AT + sizeof(struct _rz_zone_link) <= ZONE_PAGE, "zone page layout");
 static union {
 	malloc_zone_t zone;
 	unsigned char page[ZONE_PAGE];
+	struct {
+		unsigned char before[RZ_ZONE_LINK_AT];
+		struct _rz_zone_link link;
+	} at;
 } zone_page __attribute__((aligned(ZONE_PAGE))) = {
 	.zone = {
 		.size = zone_size,
@@ -154,15 +165,15 @@ static malloc_zone_t *zone_owner_elsewhere(const void *p)
  * after each large allocation or growth it passes on (the only calls that
  * raise it). Small requests skip it with one compare.
  */
-static size_t zone_peak;
+static uint64_t zone_peak;
 
 static __attribute__((noinline)) void zone_peak_note(void)
 {
 	struct rezone_stats s;
 	if (rezone_stats(&s, sizeof(s)) != 0)
 		return;
-	size_t now = (size_t)s.large_live_bytes;
-	size_t seen = __atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
+	uint64_t now = s.large_live_bytes;
+	uint64_t seen = __atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
 	while (now > seen && !__atomic_compare_exchange_n(&zone_peak, &seen, now, true,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
@@ -313,58 +324,8 @@ static boolean_t zone_claimed_address(malloc_zone_t *z, void *p)
 
 /* ---- introspection ------------------------------------------------------- */
 
-#define ENUM_BATCH 64
-
-struct zone_enum {
-	task_t task;
-	void *ctx;
-	unsigned mask;
-	vm_range_recorder_t *recorder;
-	unsigned n_used, n_regions;
-	vm_range_t used[ENUM_BATCH];
-	vm_range_t regions[ENUM_BATCH];
-};
-
-static void zone_enum_flush(struct zone_enum *e)
-{
-	if (e->n_used)
-		e->recorder(e->task, e->ctx, MALLOC_PTR_IN_USE_RANGE_TYPE, e->used, e->n_used);
-	if (e->n_regions)
-		e->recorder(e->task, e->ctx, MALLOC_PTR_REGION_RANGE_TYPE, e->regions, e->n_regions);
-	e->n_used = e->n_regions = 0;
-}
-
-static void zone_enum_block(uintptr_t addr, size_t size, size_t reserved, void *arg)
-{
-	struct zone_enum *e = arg;
-	if (e->mask & MALLOC_PTR_IN_USE_RANGE_TYPE)
-		e->used[e->n_used++] = (vm_range_t){ addr, size };
-	if (e->mask & MALLOC_PTR_REGION_RANGE_TYPE)
-		e->regions[e->n_regions++] = (vm_range_t){ addr, reserved };
-	if (e->n_used == ENUM_BATCH || e->n_regions == ENUM_BATCH)
-		zone_enum_flush(e);
-}
-
-/*
- * Reports every live large block (in use: its usable bytes; region: its
- * whole reservation). In-process only: the table is read directly, which
- * is what a reader running inside the task (malloc_zone_enumerate-style
- * callers, in-process heap walkers) needs. Another task's tools would have
- * to walk the table through `reader`; they get nothing, as from the zones
- * of jemalloc and mimalloc. The small delegate enumerates its own blocks.
- */
-static kern_return_t zone_enumerator(task_t task, void *ctx, unsigned mask,
-    vm_address_t zone_address, memory_reader_t reader, vm_range_recorder_t recorder)
-{
-	(void)zone_address; (void)reader;
-	if (task != mach_task_self() || !recorder ||
-	    !(mask & (MALLOC_PTR_IN_USE_RANGE_TYPE | MALLOC_PTR_REGION_RANGE_TYPE)))
-		return KERN_SUCCESS;
-	struct zone_enum e = { .task = task, .ctx = ctx, .mask = mask, .recorder = recorder };
-	_rz_large_each(zone_enum_block, &e);
-	zone_enum_flush(&e);
-	return KERN_SUCCESS;
-}
+/* The enumerator, print_task and task_statistics read any task, this one
+ * included, through a memory reader: zone_task.c. */
 
 /* The delegate's good size. For large sizes it rounds to its page, which
  * our page (the larger of user and kernel page) is a multiple of, so the
@@ -471,7 +432,7 @@ static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats)
 	_rz_large_each(zone_add_reserved, &reserved);
 	stats->blocks_in_use = (unsigned)s.large_live;
 	stats->size_in_use = (size_t)s.large_live_bytes;
-	stats->max_size_in_use = __atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
+	stats->max_size_in_use = (size_t)__atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
 	if (stats->max_size_in_use < stats->size_in_use)
 		stats->max_size_in_use = stats->size_in_use;
 	stats->size_allocated = reserved;
@@ -536,6 +497,12 @@ static void zone_protect(void)
 	static int done;
 	if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
 		return;
+	zone_page.at.link = (struct _rz_zone_link){
+		.magic = RZ_ZONE_LINK_MAGIC,
+		.version = RZ_ZONE_LINK_VERSION,
+		.view = (uintptr_t)_rz_large_view(),
+		.peak = (uintptr_t)&zone_peak,
+	};
 	(void)mprotect(zone_self, ZONE_PAGE, PROT_READ);
 }
 
@@ -568,6 +535,10 @@ __attribute__((constructor)) static void zone_init(void)
 {
 	const char *v = _rz_os_getenv("REZONE_DEFAULT_ZONE");
 	if (v && v[0] == '0' && v[1] == '\0')
+		return;
+	/* Lite mode's zone would get every allocation anyway; registered
+	 * behind it, rezone would only be asked size() for others' blocks. */
+	if (_rz_zone_msl_inactive())
 		return;
 	if (rezone_zone_register_default() != 0) {
 		static const char msg[] = "rezone: could not become the default malloc zone\n";

@@ -127,6 +127,8 @@ Test(zone_mach, zone_is_version_13_with_every_function)
 	malloc_introspection_t *i = z->introspect;
 	cr_assert(i->enumerator && i->good_size && i->check && i->print && i->log &&
 	    i->force_lock && i->force_unlock && i->reinit_lock && i->statistics && i->zone_locked);
+	/* Versions 11 and 12 of the zone interface, which 13 includes. */
+	cr_assert(i->print_task && i->task_statistics);
 	cr_assert_eq((uintptr_t)z % 16384, 0, "the zone must own its page");
 }
 
