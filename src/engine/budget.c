@@ -55,11 +55,6 @@ size_t _rz_budget_limit(void)
 	return LOAD(budget_limit);
 }
 
-size_t _rz_budget_reserved(void)
-{
-	return LOAD(budget_held);
-}
-
 void _rz_budget_track(intptr_t delta)
 {
 	__atomic_fetch_add(&budget_held, (size_t)delta, __ATOMIC_RELAXED);
