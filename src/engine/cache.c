@@ -30,6 +30,23 @@ struct cache_shard {
 
 static struct cache_shard cache_shards[CACHE_SHARDS];
 static bool cache_forked[CACHE_SHARDS]; /* taken by the prepare handler */
+/* The shard whose lock this thread is taking, holds or is releasing (see
+ * shard_mine in table.c). */
+static __thread struct cache_shard *cache_mine;
+
+static void cache_lock(struct cache_shard *s)
+{
+	__atomic_store_n(&cache_mine, s, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	_rz_mutex_lock(&s->lock);
+}
+
+static void cache_unlock(struct cache_shard *s)
+{
+	_rz_mutex_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&cache_mine, NULL, __ATOMIC_RELAXED);
+}
 static size_t cache_bytes;      /* dirty bytes of every entry */
 static bool cache_locks_ready;
 
@@ -91,14 +108,14 @@ bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
 		struct cache_shard *s = &cache_shards[(home + k) % CACHE_SHARDS];
 		if (LOAD(s->n) == 0)
 			continue;
-		_rz_mutex_lock(&s->lock);
+		cache_lock(s);
 		size_t i = cache_best(s, size, align);
 		if (i != CACHE_SLOTS) {
 			cache_remove_at(s, i, out);
-			_rz_mutex_unlock(&s->lock);
+			cache_unlock(s);
 			return true;
 		}
-		_rz_mutex_unlock(&s->lock);
+		cache_unlock(s);
 	}
 	return false;
 }
@@ -126,21 +143,21 @@ bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n
 		return false;
 	size_t home = cache_home();
 	struct cache_shard *s = &cache_shards[home];
-	_rz_mutex_lock(&s->lock);
+	cache_lock(s);
 	if (s->n == CACHE_SLOTS)
 		*n += cache_evict_oldest(s, &out[*n]);
 	s->e[s->n++] = *c;
 	__atomic_fetch_add(&cache_bytes, c->dirty, __ATOMIC_RELAXED);
-	_rz_mutex_unlock(&s->lock);
+	cache_unlock(s);
 	/* Over budget: the oldest go, this shard's first. The entry just
 	 * put is the newest, so it is the last to go. */
 	for (size_t k = 0; k < CACHE_SHARDS && LOAD(cache_bytes) > _rz_opt.cache_bytes; k++) {
 		struct cache_shard *o = &cache_shards[(home + k) % CACHE_SHARDS];
-		_rz_mutex_lock(&o->lock);
+		cache_lock(o);
 		while (LOAD(cache_bytes) > _rz_opt.cache_bytes && *n < RZ_CACHE_MAX &&
 		    cache_evict_oldest(o, &out[*n]))
 			(*n)++;
-		_rz_mutex_unlock(&o->lock);
+		cache_unlock(o);
 	}
 	return true;
 }
@@ -155,7 +172,7 @@ size_t _rz_cache_expire(uint64_t cutoff_ns, struct _rz_cached *out, uint64_t *ol
 		struct cache_shard *s = &cache_shards[k];
 		if (LOAD(s->n) == 0)
 			continue;
-		_rz_mutex_lock(&s->lock);
+		cache_lock(s);
 		for (size_t i = 0; i < s->n;) {
 			if (s->e[i].freed_ns < cutoff_ns || cutoff_ns == UINT64_MAX) {
 				cache_remove_at(s, i, &out[n++]);
@@ -166,7 +183,7 @@ size_t _rz_cache_expire(uint64_t cutoff_ns, struct _rz_cached *out, uint64_t *ol
 				i++;
 			}
 		}
-		_rz_mutex_unlock(&s->lock);
+		cache_unlock(s);
 	}
 	return n;
 }
@@ -178,7 +195,7 @@ bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out)
 	bool found = false;
 	for (size_t k = 0; k < CACHE_SHARDS && !found; k++) {
 		struct cache_shard *s = &cache_shards[k];
-		_rz_mutex_lock(&s->lock);
+		cache_lock(s);
 		for (size_t i = 0; i < s->n; i++) {
 			if (p >= s->e[i].addr && p - s->e[i].addr < s->e[i].reserved) {
 				*out = s->e[i];
@@ -186,7 +203,7 @@ bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out)
 				break;
 			}
 		}
-		_rz_mutex_unlock(&s->lock);
+		cache_unlock(s);
 	}
 	return found;
 }
@@ -209,7 +226,8 @@ bool _rz_cache_locked(void)
 void _rz_cache_prefork(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++)
-		cache_forked[k] = _rz_mutex_lock_for_fork(&cache_shards[k].lock);
+		cache_forked[k] = &cache_shards[k] != cache_mine &&
+		    _rz_mutex_lock_for_fork(&cache_shards[k].lock);
 }
 
 void _rz_cache_postfork_parent(void)

@@ -71,6 +71,24 @@ struct shard {
 
 static struct shard shards[SHARDS];
 static bool shard_forked[SHARDS]; /* taken by the prepare handler */
+/* The shard whose lock this thread is taking, holds or is releasing: a
+ * fork from a signal handler must not wait for it (the mutex's own owner
+ * field is not set atomically with the lock, so it cannot tell). */
+static __thread struct shard *shard_mine;
+
+static void shard_lock(struct shard *s)
+{
+	__atomic_store_n(&shard_mine, s, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	_rz_mutex_lock(&s->lock);
+}
+
+static void shard_unlock(struct shard *s)
+{
+	_rz_mutex_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&shard_mine, NULL, __ATOMIC_RELAXED);
+}
 static bool table_ready;
 static size_t table_live;
 
@@ -296,9 +314,9 @@ static int table_insert(const struct _rz_block *b, size_t max_live)
 	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
 		return 12; /* ENOMEM: this file includes no OS or errno header */
 	struct shard *s = shard_of(b->addr);
-	_rz_mutex_lock(&s->lock);
+	shard_lock(s);
 	if (s->live >= max_live || !shard_grow(s)) {
-		_rz_mutex_unlock(&s->lock);
+		shard_unlock(s);
 		return 12;
 	}
 	uint32_t ri;
@@ -318,7 +336,7 @@ static int table_insert(const struct _rz_block *b, size_t max_live)
 	write_end(s);
 	s->live++;
 	__atomic_fetch_add(&table_live, 1, __ATOMIC_RELAXED);
-	_rz_mutex_unlock(&s->lock);
+	shard_unlock(s);
 	return 0;
 }
 
@@ -361,7 +379,7 @@ void _rz_table_remove(struct _rz_rec *r)
 	__atomic_store_n(&r->addr, 0, __ATOMIC_RELEASE);
 	rec_unlock(r);
 	struct shard *s = shard_of(addr);
-	_rz_mutex_lock(&s->lock);
+	shard_lock(s);
 	struct slot *slots = s->slots;
 	size_t cap = s->cap;
 	size_t i = slots ? home_of(addr, cap) : 0;
@@ -372,7 +390,7 @@ void _rz_table_remove(struct _rz_rec *r)
 			i = (i + 1) & (cap - 1);
 	}
 	if (!slots) {
-		_rz_mutex_unlock(&s->lock);
+		shard_unlock(s);
 		return;
 	}
 	uint32_t ri = (uint32_t)slots[i].rec;
@@ -399,7 +417,7 @@ void _rz_table_remove(struct _rz_rec *r)
 	s->free_head = ri + 1;
 	s->live--;
 	__atomic_fetch_sub(&table_live, 1, __ATOMIC_RELAXED);
-	_rz_mutex_unlock(&s->lock);
+	shard_unlock(s);
 }
 
 /* Calls visit on every record ever used (live or free), shard by shard,
@@ -495,7 +513,8 @@ bool _rz_table_locked(void)
 void _rz_table_prefork(void)
 {
 	for (size_t i = 0; i < SHARDS; i++)
-		shard_forked[i] = _rz_mutex_lock_for_fork(&shards[i].lock);
+		shard_forked[i] = &shards[i] != shard_mine &&
+		    _rz_mutex_lock_for_fork(&shards[i].lock);
 }
 
 void _rz_table_postfork_parent(void)
