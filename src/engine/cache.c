@@ -12,9 +12,10 @@
  * target workload miss every time, 774 us a vector against glibc's 32).
  * Entries are accounted by their dirty bytes, which is what they cost in
  * RSS.
- * May include: cache.h, options.h, stats.h, backend/os.h.
+ * May include: cache.h, lockmark.h, options.h, stats.h, backend/os.h.
  */
 #include "engine/cache.h"
+#include "engine/lockmark.h"
 #include "engine/options.h"
 #include "engine/stats.h"
 
@@ -30,22 +31,18 @@ struct cache_shard {
 
 static struct cache_shard cache_shards[CACHE_SHARDS];
 static bool cache_forked[CACHE_SHARDS]; /* taken by the prepare handler */
-/* The shard whose lock this thread is taking, holds or is releasing (see
- * shard_mine in table.c). */
-static __thread struct cache_shard *cache_mine;
+/* The shard whose lock this thread is taking, holds or is releasing
+ * (lockmark.h). */
+static __thread void *cache_mine;
 
 static void cache_lock(struct cache_shard *s)
 {
-	__atomic_store_n(&cache_mine, s, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	_rz_mutex_lock(&s->lock);
+	_rz_lock_marked(&cache_mine, s, &s->lock);
 }
 
 static void cache_unlock(struct cache_shard *s)
 {
-	_rz_mutex_unlock(&s->lock);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&cache_mine, NULL, __ATOMIC_RELAXED);
+	_rz_unlock_marked(&cache_mine, &s->lock);
 }
 static size_t cache_bytes;      /* dirty bytes of every entry */
 static bool cache_locks_ready;

@@ -18,8 +18,9 @@
  * probing one; its sequence check then sends it to the new one); they
  * cost at most as much as the current ones. When a shard is full, large
  * requests fall back to the small delegate.
- * May include: table.h, meta.h, view.h, backend/os.h.
+ * May include: table.h, meta.h, lockmark.h, view.h, backend/os.h.
  */
+#include "engine/lockmark.h"
 #include "engine/meta.h"
 #include "engine/table.h"
 #include "engine/view.h"
@@ -71,23 +72,18 @@ struct shard {
 
 static struct shard shards[SHARDS];
 static bool shard_forked[SHARDS]; /* taken by the prepare handler */
-/* The shard whose lock this thread is taking, holds or is releasing: a
- * fork from a signal handler must not wait for it (the mutex's own owner
- * field is not set atomically with the lock, so it cannot tell). */
-static __thread struct shard *shard_mine;
+/* The shard whose lock this thread is taking, holds or is releasing
+ * (lockmark.h). */
+static __thread void *shard_mine;
 
 static void shard_lock(struct shard *s)
 {
-	__atomic_store_n(&shard_mine, s, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	_rz_mutex_lock(&s->lock);
+	_rz_lock_marked(&shard_mine, s, &s->lock);
 }
 
 static void shard_unlock(struct shard *s)
 {
-	_rz_mutex_unlock(&s->lock);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&shard_mine, NULL, __ATOMIC_RELAXED);
+	_rz_unlock_marked(&shard_mine, &s->lock);
 }
 static bool table_ready;
 static size_t table_live;
