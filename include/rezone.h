@@ -43,11 +43,13 @@ const char *rezone_version(void);
 void *rezone_expand(void *ptr, size_t new_size);
 
 /* Layout version of struct rezone_stats; bumped when fields are added. */
-#define REZONE_STATS_VERSION 1
+#define REZONE_STATS_VERSION 2
 
 /*
  * Counters since process start (large path only; small sizes belong to the
  * delegate). All counters are monotonic except the *_live fields.
+ * Version 2 added large_peak_bytes; a caller built against version 1
+ * passes the smaller size and gets the fields it knows.
  */
 struct rezone_stats {
 	uint32_t version;            /* REZONE_STATS_VERSION of the library */
@@ -66,6 +68,7 @@ struct rezone_stats {
 	uint64_t fallbacks_small;    /* large requests served by the small delegate */
 	uint64_t large_live;         /* large blocks currently allocated */
 	uint64_t large_live_bytes;   /* their usable bytes */
+	uint64_t large_peak_bytes;   /* high-water mark of large_live_bytes */
 };
 
 /*

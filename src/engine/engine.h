@@ -118,6 +118,10 @@ void _rz_large_each(void (*fn)(uintptr_t addr, size_t size, size_t reserved,
 /* The large-block table's map for readers in another task (view.h): a
  * fixed address, valid before set-up (magic 0 until then). */
 const struct _rz_large_view *_rz_large_view(void) RZ_HIDDEN;
+/* The engine's 64-bit high-water mark of bytes in large blocks (the
+ * large_peak_bytes counter), at a fixed address for readers in another
+ * task. */
+const uint64_t *_rz_large_peak(void) RZ_HIDDEN;
 /* Returns every cached mapping to the OS; the bytes released. */
 size_t _rz_release_cache(void) RZ_HIDDEN;
 /* false: p is certainly not in memory rezone maps; true: it may be. */

@@ -348,7 +348,7 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 	}
 	RZ_STAT_ADD(large_allocs, 1);
 	RZ_STAT_ADD(large_live, 1);
-	RZ_STAT_ADD(large_live_bytes, n);
+	_rz_stat_live_bytes_add(n);
 	large_kick_if_wanted();
 	return (void *)b.addr;
 }
@@ -488,7 +488,7 @@ static int large_grow_in_place(struct _rz_block *b, size_t n)
 	large_thp(b);
 	large_note_excess(b);
 	RZ_STAT_ADD(bytes_not_copied, old);
-	RZ_STAT_ADD(large_live_bytes, n - old);
+	_rz_stat_live_bytes_add(n - old);
 	return 0;
 }
 
@@ -526,7 +526,7 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	large_adopt((uintptr_t)q, r);
 	if (_rz_opt.name_mappings)
 		_rz_vm_name(q, r);
-	RZ_STAT_ADD(large_live_bytes, n - b->size);
+	_rz_stat_live_bytes_add(n - b->size);
 	RZ_STAT_ADD(bytes_not_copied, b->size);
 	struct _rz_block moved = *b;
 	moved.addr = (uintptr_t)q;

@@ -9,7 +9,7 @@
  * process that made no large request (a shell script's helpers stay
  * quiet). REZONE_STATS=FILE: one JSON object per line appended to FILE,
  * for every process, so a summary can count them.
- * May include: stats.h, options.h, diag.h, backend/small.h, backend/proc.h,
+ * May include: stats.h, engine.h, options.h, diag.h, backend/small.h, backend/proc.h,
  * rezone.h.
  */
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "backend/proc.h"
 #include "backend/small.h"
 #include "engine/diag.h"
+#include "engine/engine.h"
 #include "engine/options.h"
 #include "engine/stats.h"
 
@@ -27,6 +28,11 @@ struct _rz_counters _rz_counters;
 /* The public struct must list the same counters in the same order. */
 _Static_assert(sizeof(struct rezone_stats) ==
     8 + sizeof(struct _rz_counters), "rezone_stats out of step with RZ_STATS_FIELDS");
+
+const uint64_t *_rz_large_peak(void)
+{
+	return &_rz_counters.large_peak_bytes;
+}
 
 __attribute__((visibility("default")))
 int rezone_stats(struct rezone_stats *out, size_t size)

@@ -159,33 +159,6 @@ static malloc_zone_t *zone_owner_elsewhere(const void *p)
 	return NULL;
 }
 
-/*
- * High-water mark of the bytes in large blocks, for statistics(). The
- * engine keeps no peak counter, so the front end samples the live count
- * after each large allocation or growth it passes on (the only calls that
- * raise it). Small requests skip it with one compare.
- */
-static uint64_t zone_peak;
-
-static __attribute__((noinline)) void zone_peak_note(void)
-{
-	struct rezone_stats s;
-	if (rezone_stats(&s, sizeof(s)) != 0)
-		return;
-	uint64_t now = s.large_live_bytes;
-	uint64_t seen = __atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
-	while (now > seen && !__atomic_compare_exchange_n(&zone_peak, &seen, now, true,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-}
-
-static inline void *zone_peak_after(void *p, size_t size)
-{
-	if (__builtin_expect(size >= _rz_route_threshold, 0) && p)
-		zone_peak_note();
-	return p;
-}
-
 /* ---- malloc_zone_t ------------------------------------------------------- */
 
 static size_t zone_size(malloc_zone_t *z, const void *p)
@@ -200,7 +173,7 @@ static size_t zone_size(malloc_zone_t *z, const void *p)
 static void *zone_malloc(malloc_zone_t *z, size_t size)
 {
 	(void)z;
-	return zone_peak_after(_rz_malloc(size), size);
+	return _rz_malloc(size);
 }
 
 static void *zone_calloc(malloc_zone_t *z, size_t count, size_t size)
@@ -209,13 +182,13 @@ static void *zone_calloc(malloc_zone_t *z, size_t count, size_t size)
 	size_t total;
 	if (__builtin_mul_overflow(count, size, &total))
 		total = SIZE_MAX;
-	return zone_peak_after(_rz_calloc(count, size), total);
+	return _rz_calloc(count, size);
 }
 
 static void *zone_valloc(malloc_zone_t *z, size_t size)
 {
 	(void)z;
-	return zone_peak_after(_rz_valloc(size), size);
+	return _rz_valloc(size);
 }
 
 /*
@@ -267,7 +240,7 @@ static void *zone_realloc(malloc_zone_t *z, void *p, size_t size)
 		if (owner)
 			return owner->realloc(owner, p, size);
 	}
-	return zone_peak_after(_rz_realloc(p, size), size);
+	return _rz_realloc(p, size);
 }
 
 static void zone_destroy(malloc_zone_t *z)
@@ -281,7 +254,7 @@ static unsigned zone_batch_malloc(malloc_zone_t *z, size_t size, void **out, uns
 	(void)z;
 	unsigned i;
 	for (i = 0; i < n; i++) {
-		out[i] = zone_peak_after(_rz_malloc(size), size);
+		out[i] = _rz_malloc(size);
 		if (!out[i])
 			break;
 	}
@@ -297,7 +270,7 @@ static void zone_batch_free(malloc_zone_t *z, void **ps, unsigned n)
 static void *zone_memalign(malloc_zone_t *z, size_t align, size_t size)
 {
 	(void)z;
-	return zone_peak_after(_rz_memalign(align, size), size);
+	return _rz_memalign(align, size);
 }
 
 static size_t zone_pressure_relief(malloc_zone_t *z, size_t goal)
@@ -427,14 +400,11 @@ static void zone_statistics(malloc_zone_t *z, malloc_statistics_t *stats)
 	memset(stats, 0, sizeof(*stats));
 	if (rezone_stats(&s, sizeof(s)) != 0)
 		return;
-	zone_peak_note();
 	size_t reserved = 0;
 	_rz_large_each(zone_add_reserved, &reserved);
 	stats->blocks_in_use = (unsigned)s.large_live;
 	stats->size_in_use = (size_t)s.large_live_bytes;
-	stats->max_size_in_use = (size_t)__atomic_load_n(&zone_peak, __ATOMIC_RELAXED);
-	if (stats->max_size_in_use < stats->size_in_use)
-		stats->max_size_in_use = stats->size_in_use;
+	stats->max_size_in_use = (size_t)s.large_peak_bytes;
 	stats->size_allocated = reserved;
 }
 
@@ -501,7 +471,7 @@ static void zone_protect(void)
 		.magic = RZ_ZONE_LINK_MAGIC,
 		.version = RZ_ZONE_LINK_VERSION,
 		.view = (uintptr_t)_rz_large_view(),
-		.peak = (uintptr_t)&zone_peak,
+		.peak = (uintptr_t)_rz_large_peak(),
 	};
 	(void)mprotect(zone_self, ZONE_PAGE, PROT_READ);
 }

@@ -30,7 +30,7 @@ struct _rz_zone_link {
 	uint64_t magic;   /* RZ_ZONE_LINK_MAGIC */
 	uint64_t version; /* RZ_ZONE_LINK_VERSION */
 	uint64_t view;    /* address of the engine's struct _rz_large_view */
-	uint64_t peak;    /* address of the zone's 64-bit peak of large bytes */
+	uint64_t peak;    /* address of the engine's 64-bit peak of large bytes */
 };
 
 /* reader NULL: the calling task itself, read in place. */

@@ -132,6 +132,46 @@ static int stats_growth(int argc, char **argv)
 	return 0;
 }
 
+/* large_peak_bytes is a high-water mark of large_live_bytes that follows
+ * every way a block grows, rezone_expand included, and stays up after the
+ * blocks are freed. */
+static int stats_peak(int argc, char **argv)
+{
+	void *(*expand)(void *, size_t);
+	struct rezone_stats s0, s1, s2, s3;
+	unsigned char *p, *q;
+
+	(void)argc, (void)argv;
+	*(void **)&expand = probe_sym("rezone_expand");
+	s0 = probe_stats();
+	CHECK(s0.large_peak_bytes >= s0.large_live_bytes, "peak %llu below live %llu",
+	      (unsigned long long)s0.large_peak_bytes,
+	      (unsigned long long)s0.large_live_bytes);
+	p = malloc(PROBE_LARGE);
+	CHECK(p != NULL, "malloc");
+	s1 = probe_stats();
+	CHECK(s1.large_peak_bytes >= s0.large_live_bytes + PROBE_LARGE,
+	      "peak %llu after a malloc of %d on %llu live",
+	      (unsigned long long)s1.large_peak_bytes, PROBE_LARGE,
+	      (unsigned long long)s0.large_live_bytes);
+	/* Growth in place through rezone_expand (inside the reservation). */
+	q = expand(p, PROBE_LARGE + PROBE_LARGE / 2);
+	CHECK(q == p, "rezone_expand inside the reservation failed");
+	s2 = probe_stats();
+	CHECK(s2.large_live_bytes > s1.large_live_bytes, "expand grew nothing");
+	CHECK(s2.large_peak_bytes >= s2.large_live_bytes,
+	      "peak %llu below live %llu after rezone_expand",
+	      (unsigned long long)s2.large_peak_bytes,
+	      (unsigned long long)s2.large_live_bytes);
+	free(p);
+	s3 = probe_stats();
+	CHECK(s3.large_live_bytes == s0.large_live_bytes, "live not back after free");
+	CHECK(s3.large_peak_bytes == s2.large_peak_bytes, "peak moved on free: %llu -> %llu",
+	      (unsigned long long)s2.large_peak_bytes,
+	      (unsigned long long)s3.large_peak_bytes);
+	return 0;
+}
+
 /* Prints the counters one realloc from 1 MiB to 1.5 MiB moved, for the
  * option tests: "reserved R in_place I moved M copied C". */
 static int grow_kind(int argc, char **argv)
@@ -225,6 +265,7 @@ const struct probe_cmd probe_stats_cmds[] = {
 	{ "stats_version", stats_version },
 	{ "stats_large_malloc", stats_large_malloc },
 	{ "stats_growth", stats_growth },
+	{ "stats_peak", stats_peak },
 	{ "large_churn", large_churn },
 	{ "is_large", is_large },
 	{ "grow_kind", grow_kind },

@@ -35,6 +35,11 @@ Test(rezone_stats, each_growth_moves_one_grow_counter_and_a_shrink_shrinks)
 	assert_probe_passes(NULL, "stats_growth");
 }
 
+Test(rezone_stats, peak_bytes_is_a_high_water_mark_that_follows_rezone_expand)
+{
+	assert_probe_passes(NULL, "stats_peak");
+}
+
 /* "rezone[PID] rzprobe: large_allocs=N ..." and nothing else. */
 Test(rezone_stats, stats_option_prints_one_key_value_line_per_process)
 {

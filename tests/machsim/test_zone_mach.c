@@ -400,6 +400,28 @@ Test(zone_mach, statistics_count_large_blocks)
 	cr_assert_geq(st.max_size_in_use, st.size_in_use);
 }
 
+/* Growth that does not pass through the zone's functions (rezone_expand)
+ * raises the high-water mark too: the engine keeps it, the zone only
+ * reports it. */
+Test(zone_mach, statistics_peak_follows_rezone_expand)
+{
+	unsigned char *p = rz()->malloc(rz(), 8 * MiB);
+	cr_assert_not_null(p);
+	/* A new block carries headroom (at least 2x), so this grows in place. */
+	cr_assert_eq(rezone_expand(p, 12 * MiB), p);
+	/* No statistics() call in between: a peak sampled when asked would
+	 * see the growth there. */
+	struct rezone_stats s;
+	cr_assert_eq(rezone_stats(&s, sizeof(s)), 0);
+	size_t grown = (size_t)s.large_live_bytes;
+	cr_assert_geq(grown, 12 * MiB);
+	rz()->free(rz(), p);
+	malloc_statistics_t st;
+	rz()->introspect->statistics(rz(), &st);
+	cr_assert_geq(st.max_size_in_use, grown, "peak %zu below the %zu reached by rezone_expand",
+	    st.max_size_in_use, grown);
+}
+
 Test(zone_mach, pressure_relief_returns_cached_blocks)
 {
 	void *a = rz()->malloc(rz(), 4 * MiB);
