@@ -151,6 +151,11 @@ void _rz_vm_reuse(void *p, size_t size) RZ_HIDDEN;
  * than as malloc memory; it may be reserved only: open what is used with
  * _rz_vm_commit. Linux: an inaccessible reservation. */
 int _rz_vm_map_meta(size_t size, void **out) RZ_HIDDEN;
+#if defined(__APPLE__) || defined(REZONE_MACH_SIM)
+/* Mach only: the address large blocks' placement search starts from (a
+ * high base of their own; vm_mach.c says why), for the tests. */
+uintptr_t _rz_vm_mach_large_hint(void) RZ_HIDDEN;
+#endif
 /* _rz_vm_copy, telling whether dst now shares src's pages copy-on-write
  * (mach_vm_copy): then src must be unmapped or decommitted, not cached, or
  * the first write to either copy faults and copies. Linux: _rz_vm_copy,

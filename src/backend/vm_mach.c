@@ -4,8 +4,9 @@
  *
  * Thin wrappers; policy lives in the engine. Facts that shape them (from
  * libmalloc's and xnu's sources):
- * - large blocks are mach_vm_map'ed anywhere, tagged VM_MEMORY_MALLOC_LARGE,
- *   so vmmap/footprint account them as malloc memory;
+ * - large blocks are mach_vm_map'ed anywhere above a high base of their
+ *   own (placement, below), tagged VM_MEMORY_MALLOC_LARGE, so
+ *   vmmap/footprint account them as malloc memory;
  * - growth in place maps the adjacent range at a fixed address, tagged
  *   VM_MEMORY_REALLOC (xnu merges such an allocation into the previous map
  *   entry, up to 128 MiB per entry); KERN_NO_SPACE means a neighbour is
@@ -68,6 +69,26 @@ extern kern_return_t mach_vm_region(vm_map_t target_task, mach_vm_address_t *add
 
 struct _rz_os_caps _rz_caps;
 
+/*
+ * Placement. xnu places a VM_FLAGS_ANYWHERE mapping at the first hole at
+ * or above the address passed in (0: the bottom of the map), and answers
+ * KERN_NO_SPACE when there is none up to the map's end. libmalloc's
+ * regions and its page-aligned medium and large blocks fill the map from
+ * the bottom, so a block of rezone's mapped from 0 soon has one of theirs
+ * right behind it and its in-place growth (_rz_vm_extend) fails into a
+ * copy. rezone's blocks therefore search from a base of their own,
+ * MACH_LARGE_BASE plus a per-process offset of 0-255 GiB (rezone's blocks
+ * are not at a predictable address, as libmalloc randomises its own); the
+ * 64-bit user map reaches 128 TiB (libmalloc's nano region sits at
+ * 96 TiB), so 64 TiB lie free above the base. Where the search from the
+ * base fails (the range is full, or a map that ends lower), the block is
+ * placed from the bottom as before: the hint never makes a mapping fail.
+ * The bookkeeping (_rz_vm_map_meta) stays at the bottom.
+ */
+#define MACH_LARGE_BASE ((mach_vm_address_t)0x200000000000ull) /* 32 TiB */
+#define MACH_LARGE_JITTER_GIB 256u
+static mach_vm_address_t mach_large_hint;
+
 _Static_assert(sizeof(os_unfair_lock) <= sizeof(_rz_mutex_t), "mutex too big");
 
 static int mach_errno(kern_return_t kr)
@@ -118,16 +139,40 @@ int _rz_os_init(bool strict)
 	_rz_caps.can_name = true;
 	/* libmalloc's realloc(p, 0) returns a minimal block. */
 	_rz_caps.realloc_zero_frees = false;
+	(void)_rz_vm_mach_large_hint();
 	return 0;
+}
+
+/* Chosen once (the first caller wins the compare-and-swap). Entropy
+ * without a call that could allocate: the clock and the ASLR-placed
+ * stack, mixed by a multiplicative hash. */
+uintptr_t _rz_vm_mach_large_hint(void)
+{
+	mach_vm_address_t h = __atomic_load_n(&mach_large_hint, __ATOMIC_ACQUIRE);
+	if (h)
+		return (uintptr_t)h;
+	uintptr_t here = (uintptr_t)&h;
+	uint64_t mix = (_rz_os_now_ns() ^ (uint64_t)here) * 0x9e3779b97f4a7c15ull;
+	mach_vm_address_t want = MACH_LARGE_BASE +
+	    ((mach_vm_address_t)((mix >> 40) % MACH_LARGE_JITTER_GIB) << 30);
+	if (!__atomic_compare_exchange_n(&mach_large_hint, &h, want, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return (uintptr_t)h;
+	return (uintptr_t)want;
 }
 
 int _rz_vm_map(size_t size, size_t align, bool writable, void **out)
 {
 	size_t pg = _rz_caps.page_size;
 	size_t a = align > pg ? align : pg;
-	mach_vm_address_t addr = 0;
-	int err = mach_map(&addr, size, a - 1,
-	    VM_FLAGS_ANYWHERE | VM_MAKE_TAG(VM_MEMORY_MALLOC_LARGE), writable);
+	int flags = VM_FLAGS_ANYWHERE | VM_MAKE_TAG(VM_MEMORY_MALLOC_LARGE);
+	mach_vm_address_t hint = (mach_vm_address_t)_rz_vm_mach_large_hint();
+	mach_vm_address_t addr = hint;
+	int err = mach_map(&addr, size, a - 1, flags, writable);
+	if (err) {
+		addr = 0;
+		err = mach_map(&addr, size, a - 1, flags, writable);
+	}
 	if (err)
 		return err;
 	*out = (void *)(uintptr_t)addr;

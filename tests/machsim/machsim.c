@@ -166,23 +166,48 @@ kern_return_t mach_vm_region(vm_map_t target, mach_vm_address_t *address, mach_v
     vm_region_flavor_t flavor, vm_region_info_t info, mach_msg_type_number_t *count,
     mach_port_t *object_name);
 
-/* The simulated address space: 64 GiB, inaccessible and uncharged until
- * mapped. Entries inside it are the only things mapped there. */
-#define ARENA_SIZE ((size_t)64 << 30)
+/*
+ * The simulated address space, inaccessible and uncharged until mapped;
+ * entries inside it are the only things mapped there. It sits at fixed
+ * addresses so that it can model where things go in a Mac's map: its
+ * bottom (31 TiB) stands for the bottom of the user map, where xnu places
+ * VM_FLAGS_ANYWHERE requests from address 0 and libmalloc's regions grow;
+ * its top half TiB holds the high range rezone's backend gives its large
+ * blocks (vm_mach.c: 32 TiB plus 0-255 GiB). 31 TiB is clear of what
+ * Linux puts below the executable and of ASan's shadow (which ends near
+ * 16 TiB). machsim_set_map_end lowers the end, as a smaller map would.
+ */
+#define ARENA_BASE ((uintptr_t)0x1f0000000000ull)
+#define ARENA_SIZE ((size_t)0x18000000000ull) /* 1.5 TiB */
 static uintptr_t arena_lo, arena_hi;
 
 static void arena_init_locked(void)
 {
 	if (arena_lo)
 		return;
-	void *a = mmap(NULL, ARENA_SIZE, PROT_NONE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (a == MAP_FAILED) {
-		fprintf(stderr, "machsim: cannot reserve the simulated address space\n");
+	void *a = mmap((void *)ARENA_BASE, ARENA_SIZE, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (a != (void *)ARENA_BASE) {
+		fprintf(stderr, "machsim: cannot reserve the simulated address space at %#lx\n",
+		    (unsigned long)ARENA_BASE);
 		abort();
 	}
-	arena_lo = ((uintptr_t)a + ((size_t)2 << 20) - 1) & ~(((uintptr_t)2 << 20) - 1);
-	arena_hi = (uintptr_t)a + ARENA_SIZE;
+	arena_lo = ARENA_BASE;
+	arena_hi = ARENA_BASE + ARENA_SIZE;
+}
+
+void machsim_set_map_end(uintptr_t end)
+{
+	pthread_mutex_lock(&vm_lock);
+	arena_init_locked();
+	if (end > arena_lo && end < ARENA_BASE + ARENA_SIZE)
+		arena_hi = end;
+	pthread_mutex_unlock(&vm_lock);
+}
+
+uintptr_t machsim_map_bottom(void)
+{
+	return ARENA_BASE;
 }
 
 static bool in_arena(uintptr_t start, uintptr_t end)
@@ -198,10 +223,14 @@ static bool overlaps_entry(uintptr_t start, uintptr_t end)
 	return false;
 }
 
-/* First fit, ascending, aligned: xnu's choice for VM_FLAGS_ANYWHERE. */
-static uintptr_t arena_find(size_t len, size_t align)
+/* First fit, ascending, aligned, from the hint `from` (0: the bottom):
+ * xnu's choice for VM_FLAGS_ANYWHERE; 0 when nothing fits above it. */
+static uintptr_t arena_find(size_t len, size_t align, uintptr_t from)
 {
-	uintptr_t at = (arena_lo + align - 1) & ~(uintptr_t)(align - 1);
+	uintptr_t at = from > arena_lo ? from : arena_lo;
+	if (at >= arena_hi)
+		return 0;
+	at = (at + align - 1) & ~(uintptr_t)(align - 1);
 	for (size_t i = 0; i < n_entries; i++) {
 		const struct entry *e = &entries[i];
 		if (e->end <= at || e->start >= arena_hi)
@@ -308,7 +337,7 @@ static void *arena_alloc(size_t size, int tag)
 	void *p = NULL;
 	pthread_mutex_lock(&vm_lock);
 	arena_init_locked();
-	uintptr_t a = arena_find(len, pg);
+	uintptr_t a = arena_find(len, pg, 0);
 	if (a && mmap((void *)a, len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
 		entry_insert(a, a + len, tag, VM_PROT_DEFAULT);
@@ -352,7 +381,7 @@ kern_return_t mach_vm_map(vm_map_t target, mach_vm_address_t *address, mach_vm_s
 	machsim_counts.map++;
 	if (flags & VM_FLAGS_ANYWHERE) {
 		size_t align = (size_t)mask + 1 > pg ? (size_t)mask + 1 : pg;
-		a = arena_find(len, align);
+		a = arena_find(len, align, (uintptr_t)*address);
 		if (!a) {
 			kr = KERN_NO_SPACE;
 			goto out;

@@ -38,6 +38,10 @@ size_t machsim_entry_count(void);
 /* Maps [addr, addr+size) as somebody else's (tag 99) so that a fixed map
  * there fails with KERN_NO_SPACE; 0 or errno. */
 int machsim_occupy(void *addr, size_t size);
+/* The bottom of the simulated map; and a lower end for it (a map that
+ * stops below rezone's high range), for placement tests. */
+uintptr_t machsim_map_bottom(void);
+void machsim_set_map_end(uintptr_t end);
 void machsim_release(void *addr, size_t size);
 
 /* A zone backed by glibc's malloc that knows its own pointers (size()

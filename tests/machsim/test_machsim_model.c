@@ -121,12 +121,16 @@ Test(machsim, default_zone_is_a_version_16_zone_with_claimed_address)
 Test(machsim, default_zone_blocks_live_in_the_simulated_address_space)
 {
 	malloc_zone_t *d = default_zone();
+	/* A map that ends below rezone's high range: its blocks are placed
+	 * from the bottom, where the delegate's go. */
+	machsim_set_map_end(_rz_vm_mach_large_hint());
 	void *big = rezone_zone()->malloc(rezone_zone(), 256 * KiB);
 	void *m = malloc_zone_malloc(d, 64 * KiB);
 	cr_assert_eq(machsim_tag_at(m), VM_MEMORY_MALLOC_MEDIUM);
 	cr_assert_eq((uintptr_t)m % vm_kernel_page_size, 0);
-	/* Placed first fit, ascending, like rezone's: it can sit right behind
-	 * a large block's reservation, taking the range it would grow into. */
+	/* Placed first fit, ascending: it can sit right behind a large
+	 * block's reservation placed the same way, taking the range it would
+	 * grow into (what rezone's high range avoids: test_vm_mach.c). */
 	uintptr_t s, e;
 	cr_assert(machsim_entry(big, &s, &e));
 	cr_assert_geq((uintptr_t)m, e);

@@ -113,6 +113,67 @@ Test(vm_mach, growth_past_reservation_extends_in_place_tagged_realloc)
 	rz()->free(rz(), q);
 }
 
+/* ---- placement: a range of rezone's own (vm_mach.c) ---------------------- */
+
+static malloc_zone_t *delegate_zone(void)
+{
+	vm_address_t *zones;
+	unsigned n;
+	malloc_get_all_zones(mach_task_self(), NULL, &zones, &n);
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(((malloc_zone_t *)zones[i])->zone_name, "DefaultMallocZone") == 0)
+			return (malloc_zone_t *)zones[i];
+	cr_assert_fail("no libmalloc default zone in the simulation");
+	return NULL;
+}
+
+/* libmalloc's page-aligned blocks (medium, 32 KiB and up; large) are
+ * placed from the bottom of the map; rezone's blocks, above a high base,
+ * keep free space behind them and grow in place after the delegate has
+ * placed many blocks. */
+Test(vm_mach, large_blocks_live_in_a_high_range_and_grow_past_the_delegates_blocks)
+{
+	malloc_zone_t *d = delegate_zone();
+	uintptr_t hint = _rz_vm_mach_large_hint();
+	cr_assert_geq(hint, machsim_map_bottom() + ((size_t)1 << 40),
+	    "the high range starts 1 TiB above the bottom of the simulated map");
+	unsigned char *p = rz()->malloc(rz(), 1 * MiB);
+	cr_assert_geq((uintptr_t)p, hint, "block at %p, below the hint %#lx", (void *)p,
+	    (unsigned long)hint);
+	size_t r = reservation(p);
+	fill(p, 1 * MiB, 9);
+	void *theirs[16];
+	for (int i = 0; i < 16; i++) {
+		theirs[i] = malloc_zone_malloc(d, (size_t)(32 + 64 * i) * KiB);
+		cr_assert_not_null(theirs[i]);
+		cr_assert_lt((uintptr_t)theirs[i], hint, "a delegate block in rezone's range");
+	}
+	machsim_counts_reset();
+	unsigned char *q = rz()->realloc(rz(), p, r + 1 * MiB);
+	cr_assert_eq(q, p, "growth past the reservation moved the block");
+	cr_assert_eq(machsim_counts.copy, 0);
+	cr_assert(intact(q, 1 * MiB, 9));
+	for (int i = 0; i < 16; i++)
+		malloc_zone_free(d, theirs[i]);
+	rz()->free(rz(), q);
+}
+
+/* A map with no room above the hint (full, or ending lower): the hint is
+ * a preference, never a reason to fail. */
+Test(vm_mach, no_room_above_the_high_base_places_blocks_from_the_bottom)
+{
+	uintptr_t hint = _rz_vm_mach_large_hint();
+	machsim_set_map_end(hint);
+	unsigned char *p = rz()->malloc(rz(), 4 * MiB);
+	cr_assert_not_null(p, "the hint made the mapping fail");
+	cr_assert_lt((uintptr_t)p, hint);
+	fill(p, 4 * MiB, 2);
+	unsigned char *q = rz()->realloc(rz(), p, 64 * MiB);
+	cr_assert_not_null(q);
+	cr_assert(intact(q, 4 * MiB, 2));
+	rz()->free(rz(), q);
+}
+
 Test(vm_mach, occupied_neighbour_falls_back_to_vm_copy_with_contents_intact)
 {
 	size_t n = 3 * MiB; /* above the 2 MiB vm_copy threshold */
