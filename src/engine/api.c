@@ -56,7 +56,7 @@ bool _rz_set_threshold(size_t bytes)
 	/* Routing needs no other state: a block is large because the table
 	 * holds it, not because of its size, so blocks made under the old
 	 * threshold are freed and resized correctly under the new one. */
-	__atomic_store_n(&_rz_route_threshold, bytes, __ATOMIC_RELAXED);
+	_rz_route_set_thresholds(bytes);
 	return true;
 }
 

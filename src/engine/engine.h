@@ -29,6 +29,9 @@ void _rz_init(void) RZ_HIDDEN;
  * callgrind on bench/smallchurn counts 5 instructions per malloc fewer
  * than the call plus NULL check (and retry) that other delegates need. */
 extern size_t _rz_route_threshold RZ_HIDDEN;   /* 0 until _rz_init */
+/* realloc growing a small block to this size or more makes it large:
+ * min(REZONE_REALLOC_THRESHOLD, the threshold); 0 until _rz_init. */
+extern size_t _rz_route_grow_threshold RZ_HIDDEN;
 extern uintptr_t _rz_route_page_mask RZ_HIDDEN;
 void *_rz_malloc_slow(size_t size) RZ_HIDDEN;  /* large, or not set up */
 void *_rz_malloc_retry(size_t size) RZ_HIDDEN; /* after the delegate failed */
@@ -84,7 +87,7 @@ static inline void *_rz_realloc_fast(void *p, size_t size)
 #ifdef RZ_SMALL_RECLAIMS
 	/* NULL is page-aligned; size 0 has its own rules (route.c). */
 	if (RZ_NOT_PAGE_ALIGNED(p) && RZ_LIKELY(size != 0) &&
-	    RZ_LIKELY(size < _rz_route_threshold))
+	    RZ_LIKELY(size < _rz_route_grow_threshold))
 		return _rz_small_realloc(p, size);
 #endif
 	return _rz_realloc(p, size);
@@ -161,6 +164,8 @@ void _rz_at_exit(void) RZ_HIDDEN;
 /* Makes sizes >= bytes large blocks from now on (at least one page).
  * false when the large path is disabled (its table could not be set up). */
 bool _rz_set_threshold(size_t bytes) RZ_HIDDEN;
+/* Stores the threshold and the realloc threshold derived from it (route.c). */
+void _rz_route_set_thresholds(size_t threshold) RZ_HIDDEN;
 /* Returns cached large mappings and the small delegate's unused pages to
  * the OS; true when memory was released. */
 bool _rz_trim(void) RZ_HIDDEN;

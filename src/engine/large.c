@@ -298,12 +298,26 @@ static int large_reuse(struct _rz_cached *c, size_t size, bool zero,
 	return 0;
 }
 
+static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
+    bool cached_only);
+
 void *_rz_large_alloc(size_t size, size_t align, bool zero)
 {
-	return _rz_large_alloc_growing(size, align, zero, 0);
+	return large_alloc(size, align, zero, 0, false);
 }
 
 void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t grows)
+{
+	return large_alloc(size, align, zero, grows, false);
+}
+
+void *_rz_large_alloc_cached(size_t size, uint32_t grows)
+{
+	return large_alloc(size, 0, false, grows, true);
+}
+
+static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
+    bool cached_only)
 {
 	size_t n = page_round(size);
 	if (n == 0 || n + large_guard_gap() < n) {
@@ -328,6 +342,8 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t gro
 			RZ_STAT_ADD(cache_hits, 1);
 		}
 	}
+	if (!b.addr && cached_only)
+		return NULL;
 	if (!b.addr) {
 		int saved_errno = errno;
 		_rz_budget_refresh();

@@ -26,6 +26,9 @@ void *_rz_large_alloc(size_t size, size_t align, bool zero) RZ_HIDDEN;
 /* The same for a block that is growing (a small block realloc'ed past
  * the threshold, a copied block): reserves headroom as if it had outgrown
  * its reservation `grows` times. */
+/* A large block from a cached mapping only; NULL (errno kept) when the
+ * cache has none that holds size, and no system call is made to map. */
+void *_rz_large_alloc_cached(size_t size, uint32_t grows) RZ_HIDDEN;
 void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
     uint32_t grows) RZ_HIDDEN;
 /* Frees a block the caller found in the table. */

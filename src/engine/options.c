@@ -49,6 +49,8 @@ struct opt_row {
 static const struct opt_row opt_table[] = {
 	{ "REZONE_LARGE_THRESHOLD", OPT_SIZE, "256k", (size_t)1 << 46, &_rz_opt.large_threshold,
 	  "a size in bytes with an optional k, m or g suffix, e.g. 1m" },
+	{ "REZONE_REALLOC_THRESHOLD", OPT_SIZE, "4k", (size_t)1 << 46, &_rz_opt.realloc_threshold,
+	  "a size in bytes with an optional k, m or g suffix, e.g. 64k" },
 	{ "REZONE_HEADROOM", OPT_PERCENT, "100", 10000, &_rz_opt.headroom_pct,
 	  "a percentage 0-10000, e.g. 100" },
 	{ "REZONE_CACHE", OPT_SIZE, "256m", (size_t)1 << 46, &_rz_opt.cache_bytes,

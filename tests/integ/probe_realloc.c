@@ -173,6 +173,55 @@ static int realloc_shrink(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Run with the threshold at 256 KiB, REZONE_REALLOC_THRESHOLD=32k and the
+ * cache on. A small block realloc'ed to 32 KiB or more, past its usable
+ * size, becomes a large block when a cached mapping can take it (its
+ * later growths then copy nothing), and stays with the delegate when none
+ * can; a large block goes back to the delegate only when it shrinks below
+ * half the threshold. Contents survive every step.
+ */
+static int realloc_grows_early(int argc, char **argv)
+{
+	struct rezone_stats s0, s1, s2, s3, s4, s5, s6;
+	unsigned char *p = NULL, *big, *at;
+
+	(void)argc, (void)argv;
+	malloc_trim(0); /* no cached mapping */
+	resize_checked(&p, 0, 1000, 6);
+	s0 = probe_stats();
+	resize_checked(&p, 1000, 48 * 1024, 6);
+	s1 = probe_stats();
+	CHECK(s1.large_allocs == s0.large_allocs, "grown to 48 KiB with an empty "
+	      "cache: it became a large block (mapped fresh)");
+	big = malloc(probe_opaque(2 * PROBE_MIB));
+	CHECK(big != NULL, "malloc");
+	memset(big, 1, 2 * PROBE_MIB);
+	free(big); /* cached */
+	s2 = probe_stats();
+	resize_checked(&p, 48 * 1024, 100 * 1024, 6);
+	s3 = probe_stats();
+	CHECK(s3.large_allocs == s2.large_allocs + 1 && s3.cache_hits == s2.cache_hits + 1,
+	      "grown to 100 KiB with a cached mapping: large_allocs +%llu, "
+	      "cache_hits +%llu (want +1, +1)",
+	      (unsigned long long)(s3.large_allocs - s2.large_allocs),
+	      (unsigned long long)(s3.cache_hits - s2.cache_hits));
+	at = p;
+	resize_checked(&p, 100 * 1024, 200 * 1024, 6);
+	s4 = probe_stats();
+	CHECK(p == at && s4.bytes_copied == s3.bytes_copied,
+	      "growth of the early large block copied (%p -> %p)", (void *)at, (void *)p);
+	resize_checked(&p, 200 * 1024, 150 * 1024, 6);
+	s5 = probe_stats();
+	CHECK(s5.large_live == s4.large_live, "a shrink to 150 KiB (above half the "
+	      "threshold) left the large engine");
+	resize_checked(&p, 150 * 1024, 20 * 1024, 6);
+	s6 = probe_stats();
+	CHECK(s6.large_live == s5.large_live - 1, "a shrink to 20 KiB stayed large");
+	free(p);
+	return 0;
+}
+
 /* glibc frees the block and returns NULL for realloc(p, 0) with p set, and
  * behaves as malloc(0) for realloc(NULL, 0); programs depend on both. */
 static int realloc_zero(int argc, char **argv)
@@ -320,6 +369,7 @@ const struct probe_cmd probe_realloc_cmds[] = {
 	{ "realloc_many", realloc_many },
 	{ "realloc_across_threshold", realloc_across_threshold },
 	{ "realloc_shrink", realloc_shrink },
+	{ "realloc_grows_early", realloc_grows_early },
 	{ "realloc_zero", realloc_zero },
 	{ "realloc_null", realloc_null },
 	{ "realloc_fail", realloc_fail },

@@ -36,6 +36,13 @@ Test(realloc, contents_survive_crossing_the_large_threshold_both_ways)
 	assert_probe_passes(NULL, "realloc_across_threshold");
 }
 
+Test(realloc, growing_small_block_takes_a_cached_mapping_past_the_realloc_threshold)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_LARGE_THRESHOLD=256k",
+	    "REZONE_REALLOC_THRESHOLD=32k", "REZONE_CACHE=256m", "REZONE_GUARD",
+	    "REZONE_HEADROOM"), "realloc_grows_early");
+}
+
 Test(realloc, shrinking_a_large_block_keeps_its_prefix)
 {
 	assert_probe_passes(NULL, "realloc_shrink");
