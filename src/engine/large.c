@@ -399,6 +399,19 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	large_kick_later();
 }
 
+bool _rz_large_free_if_live(void *p)
+{
+	struct _rz_block b;
+	large_op_begin();
+	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
+	if (r) {
+		_rz_table_remove(r);
+		large_release(&b, true);
+	}
+	large_op_end();
+	return r != NULL;
+}
+
 void _rz_large_free(void *p, const char *call)
 {
 	struct _rz_block b;
@@ -566,29 +579,57 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	return 0;
 }
 
-static void *large_resize(void *p, size_t size, const char *call);
+static void *large_resize_locked(struct _rz_rec *r, struct _rz_block *bp, void *p,
+    size_t size);
 
 void *_rz_large_resize(void *p, size_t size, const char *call)
 {
+	struct _rz_block b;
 	large_op_begin();
-	void *q = large_resize(p, size, call);
+	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
+	if (!r)
+		_rz_diag_misuse(call, p, "pointer is not a live large block");
+	void *q = large_resize_locked(r, &b, p, size);
 	int saved = errno;
 	large_op_end();
 	errno = saved;
 	return q;
 }
 
-static void *large_resize(void *p, size_t size, const char *call)
+enum _rz_resize_outcome _rz_large_realloc(void *p, size_t size, size_t small_below,
+    void **out, size_t *old_size)
 {
+	struct _rz_block b;
+	enum _rz_resize_outcome how = RZ_RESIZE_DONE;
+	large_op_begin();
+	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
+	if (!r) {
+		how = RZ_RESIZE_NOT_LIVE;
+	} else if (size < b.size && size < small_below) {
+		_rz_table_release(r, NULL);
+		*old_size = b.size;
+		how = RZ_RESIZE_TO_SMALL;
+	} else {
+		*out = large_resize_locked(r, &b, p, size);
+	}
+	int saved = errno;
+	large_op_end();
+	errno = saved;
+	return how;
+}
+
+/* The resize itself, with p's record r locked (and *bp read from it);
+ * r is unlocked on return. */
+static void *large_resize_locked(struct _rz_rec *r, struct _rz_block *bp, void *p,
+    size_t size)
+{
+	struct _rz_block b = *bp;
 	size_t n = page_round(size);
 	if (n == 0 || n + large_guard_gap() < n) {
+		_rz_table_release(r, NULL);
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct _rz_block b;
-	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
-	if (!r)
-		_rz_diag_misuse(call, p, "pointer is not a live large block");
 	if (n <= b.size) {
 		if (n < b.size)
 			large_shrink(&b, n);

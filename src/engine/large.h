@@ -35,6 +35,21 @@ void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
 void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
 /* Resizes a large block to size bytes (size stays large); may move it. */
 void *_rz_large_resize(void *p, size_t size, const char *call) RZ_HIDDEN;
+
+/* For routing, one table lookup per call (the lookup and the record lock
+ * are one step; routing with a lookup of its own first doubled them:
+ * 19 lookups per vector of vector churn, the largest share of rezone's
+ * instructions there). */
+/* Frees p if it is a live large block; false, and nothing done, if not. */
+bool _rz_large_free_if_live(void *p) RZ_HIDDEN;
+enum _rz_resize_outcome {
+	RZ_RESIZE_NOT_LIVE, /* p is not a live large block: nothing done */
+	RZ_RESIZE_TO_SMALL, /* it would shrink below small_below: nothing done,
+	                       *old_size says how big it is */
+	RZ_RESIZE_DONE,     /* resized: *out is the block, or NULL and errno */
+};
+enum _rz_resize_outcome _rz_large_realloc(void *p, size_t size, size_t small_below,
+    void **out, size_t *old_size) RZ_HIDDEN;
 /* Faults in the first n bytes of a new block that are not touched yet,
  * before they are written in full (a copy into it). */
 void _rz_large_prefault(void *p, size_t n) RZ_HIDDEN;

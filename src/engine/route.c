@@ -183,18 +183,25 @@ static void route_foreign(const void *p, const char *call)
 	_rz_large_check_foreign(p, call);
 }
 
+/* Could p be a live large block? The page map answers "no" for a small
+ * page-aligned pointer without touching the table. */
+static bool route_maybe_large(const void *p)
+{
+	return _rz_table_count() != 0 && _rz_pagemap_has((uintptr_t)p);
+}
+
 static __attribute__((noinline)) void route_free_aligned(void *p, size_t size)
 {
-	struct _rz_block b;
-	if (route_is_large(p, &b)) {
+	if (route_maybe_large(p)) {
 		/* free() must not change errno; munmap may. */
 		int saved = errno;
-		_rz_large_free(p, "free");
+		bool freed = _rz_large_free_if_live(p);
 		errno = saved;
-	} else {
-		route_foreign(p, "free");
-		_rz_small_free_sized(p, size);
+		if (freed)
+			return;
 	}
+	route_foreign(p, "free");
+	_rz_small_free_sized(p, size);
 }
 
 void _rz_free_aligned(void *p)
@@ -287,16 +294,24 @@ void *_rz_realloc(void *p, size_t size)
 		if (likely(size < route_grow_threshold))
 			return RZ_RETRY_OOM(_rz_small_realloc(p, size));
 	} else {
-		struct _rz_block b;
 		_rz_init();
-		if (route_is_large(p, &b)) {
+		if (route_maybe_large(p)) {
 			/* Shrunk far below the threshold, the block is cheaper
 			 * in the delegate; near it, shrinking in place avoids
 			 * ping-pong. A block that grows stays (it may have come
 			 * early, route_grow_early). */
-			if (size < b.size && size < route_threshold / 2)
-				return route_migrate(p, b.size, size, false);
-			return RZ_RETRY_OOM(_rz_large_resize(p, size, "realloc"));
+			void *q = NULL;
+			size_t old = 0;
+			switch (_rz_large_realloc(p, size, route_threshold / 2, &q, &old)) {
+			case RZ_RESIZE_TO_SMALL:
+				return route_migrate(p, old, size, false);
+			case RZ_RESIZE_DONE:
+				if (likely(q != NULL) || !route_reclaim())
+					return q;
+				return _rz_large_resize(p, size, "realloc");
+			case RZ_RESIZE_NOT_LIVE:
+				break;
+			}
 		}
 		route_foreign(p, "realloc");
 	}
