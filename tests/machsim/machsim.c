@@ -170,14 +170,17 @@ kern_return_t mach_vm_region(vm_map_t target, mach_vm_address_t *address, mach_v
  * The simulated address space, inaccessible and uncharged until mapped;
  * entries inside it are the only things mapped there. It sits at fixed
  * addresses so that it can model where things go in a Mac's map: its
- * bottom (31 TiB) stands for the bottom of the user map, where xnu places
+ * bottom (23 TiB) stands for the bottom of the user map, where xnu places
  * VM_FLAGS_ANYWHERE requests from address 0 and libmalloc's regions grow;
  * its top half TiB holds the high range rezone's backend gives its large
- * blocks (vm_mach.c: 32 TiB plus 0-255 GiB). 31 TiB is clear of what
- * Linux puts below the executable and of ASan's shadow (which ends near
- * 16 TiB). machsim_set_map_end lowers the end, as a smaller map would.
+ * blocks (vm_mach.c: 24 TiB plus 0-255 GiB). 23-24.5 TiB is clear of what
+ * Linux places (executable and libraries near 85 and 127 TiB), of ASan's
+ * shadow (up to 16 TiB) and of Criterion's shared arenas (MAP_FIXED at
+ * random addresses from 32 TiB up, inherited by every test process; a
+ * range at 31-32.5 TiB collided with one about 1 run in 50).
+ * machsim_set_map_end lowers the end, as a smaller map would.
  */
-#define ARENA_BASE ((uintptr_t)0x1f0000000000ull)
+#define ARENA_BASE ((uintptr_t)0x170000000000ull)
 #define ARENA_SIZE ((size_t)0x18000000000ull) /* 1.5 TiB */
 static uintptr_t arena_lo, arena_hi;
 
@@ -188,8 +191,8 @@ static void arena_init_locked(void)
 	void *a = mmap((void *)ARENA_BASE, ARENA_SIZE, PROT_NONE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 	if (a != (void *)ARENA_BASE) {
-		fprintf(stderr, "machsim: cannot reserve the simulated address space at %#lx\n",
-		    (unsigned long)ARENA_BASE);
+		fprintf(stderr, "machsim: cannot reserve the simulated address space at %#lx: %s\n",
+		    (unsigned long)ARENA_BASE, a == MAP_FAILED ? strerror(errno) : "taken");
 		abort();
 	}
 	arena_lo = ARENA_BASE;
