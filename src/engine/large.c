@@ -57,23 +57,53 @@ static size_t page_round(size_t n)
  * (fork from a signal handler) is not waited for. Operations never wait on
  * the small delegate or stdio inside the gate: the decay thread is started
  * after it (pthread_create allocates).
+ *
+ * An operation in flight is a slot holding its thread's identity (the
+ * address of a thread-local, which the signal handler on the same thread
+ * computes alike), claimed by one compare-and-swap: prepare waits for every
+ * slot that is neither free nor its own. A count of operations plus a
+ * thread-local "am I counted" (the first design) cannot be read right from
+ * a handler that interrupted the instructions between the two updates:
+ * fork from a handler that hit the end of a free waited for itself
+ * forever (tests/stress forksig-tiny hung 2 runs in 20).
  */
-static unsigned large_ops;             /* operations in flight */
+#define OP_SLOTS 256
+static struct op_slot {
+	uintptr_t owner; /* 0: free */
+	char pad[56];
+} large_op_slots[OP_SLOTS] __attribute__((aligned(64)));
 static bool large_forking;             /* the gate is closed */
 static __thread unsigned large_my_ops; /* this thread's, nested */
+static __thread unsigned large_my_slot; /* its claimed slot (outermost op) */
 static bool large_kick_wanted;         /* start decay once outside */
+
+static uintptr_t large_self(void)
+{
+	return (uintptr_t)&large_my_ops;
+}
 
 static void large_op_begin(void)
 {
 	if (large_my_ops++ > 0)
 		return;
+	uintptr_t me = large_self();
+	unsigned i = (unsigned)((me >> 6) * 0x9E3779B1u >> 24) % OP_SLOTS;
 	for (;;) {
-		__atomic_fetch_add(&large_ops, 1, __ATOMIC_SEQ_CST);
-		if (!__atomic_load_n(&large_forking, __ATOMIC_SEQ_CST))
-			return;
-		__atomic_fetch_sub(&large_ops, 1, __ATOMIC_SEQ_CST);
-		while (__atomic_load_n(&large_forking, __ATOMIC_ACQUIRE))
-			_rz_os_yield();
+		uintptr_t free_owner = 0;
+		if (__atomic_compare_exchange_n(&large_op_slots[i].owner, &free_owner, me,
+		    false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+			if (!__atomic_load_n(&large_forking, __ATOMIC_SEQ_CST)) {
+				large_my_slot = i;
+				return;
+			}
+			__atomic_store_n(&large_op_slots[i].owner, 0, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&large_forking, __ATOMIC_ACQUIRE))
+				_rz_os_yield();
+		} else {
+			i = (i + 1) % OP_SLOTS;
+			if (i == 0)
+				_rz_os_yield(); /* 256 operations in flight: wait */
+		}
 	}
 }
 
@@ -89,9 +119,12 @@ static void large_kick_if_wanted(void)
 
 static void large_op_end(void)
 {
-	if (--large_my_ops > 0)
+	if (large_my_ops > 1) {
+		large_my_ops--;
 		return;
-	__atomic_fetch_sub(&large_ops, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&large_op_slots[large_my_slot].owner, 0, __ATOMIC_RELEASE);
+	large_my_ops = 0;
 	large_kick_if_wanted();
 }
 
@@ -826,9 +859,13 @@ bool _rz_large_locked(void)
 void _rz_large_prefork(void)
 {
 	__atomic_store_n(&large_forking, true, __ATOMIC_SEQ_CST);
-	unsigned mine = large_my_ops ? 1 : 0;
-	while (__atomic_load_n(&large_ops, __ATOMIC_SEQ_CST) > mine)
-		_rz_os_yield();
+	uintptr_t me = large_self();
+	for (unsigned i = 0; i < OP_SLOTS; i++) {
+		uintptr_t o;
+		while ((o = __atomic_load_n(&large_op_slots[i].owner, __ATOMIC_SEQ_CST)) != 0 &&
+		    o != me)
+			_rz_os_yield();
+	}
 	_rz_table_prefork();
 	_rz_cache_prefork();
 }
@@ -844,7 +881,10 @@ void _rz_large_postfork_child(void)
 {
 	/* Only this thread exists; it may be inside an operation a signal
 	 * handler interrupted, which will end here. */
-	__atomic_store_n(&large_ops, large_my_ops ? 1 : 0, __ATOMIC_RELAXED);
+	uintptr_t me = large_self();
+	for (unsigned i = 0; i < OP_SLOTS; i++)
+		if (__atomic_load_n(&large_op_slots[i].owner, __ATOMIC_RELAXED) != me)
+			__atomic_store_n(&large_op_slots[i].owner, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&large_forking, false, __ATOMIC_RELEASE);
 	_rz_cache_postfork_child();
 	_rz_table_postfork_child();
