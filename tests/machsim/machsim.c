@@ -1066,3 +1066,14 @@ int machsim_fork(void)
 	}
 	return pid;
 }
+
+malloc_zone_t *machsim_libmalloc_zone(void)
+{
+	vm_address_t *zones;
+	unsigned n;
+	malloc_get_all_zones(mach_task_self(), NULL, &zones, &n);
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(((malloc_zone_t *)zones[i])->zone_name, "DefaultMallocZone") == 0)
+			return (malloc_zone_t *)zones[i];
+	return NULL;
+}

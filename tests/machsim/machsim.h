@@ -48,6 +48,9 @@ void machsim_release(void *addr, size_t size);
  * answers 0 for others, free of a foreign pointer aborts as libmalloc's
  * zones report it). The simulated default zone is one of these. */
 malloc_zone_t *machsim_zone_create(const char *name);
+/* libmalloc's own default zone as registered (not the virtual one that
+ * malloc_default_zone() returns), or NULL. */
+malloc_zone_t *machsim_libmalloc_zone(void);
 /* Blocks a machsim zone freed (to check forwarding). */
 unsigned machsim_zone_frees(malloc_zone_t *zone);
 /* claimed_address calls a machsim zone answered. */

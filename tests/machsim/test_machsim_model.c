@@ -35,13 +35,7 @@ kern_return_t mach_vm_copy(vm_map_t, mach_vm_address_t, mach_vm_size_t, mach_vm_
 
 static malloc_zone_t *default_zone(void)
 {
-	vm_address_t *zones;
-	unsigned n;
-	malloc_get_all_zones(mach_task_self(), NULL, &zones, &n);
-	for (unsigned i = 0; i < n; i++)
-		if (strcmp(((malloc_zone_t *)zones[i])->zone_name, "DefaultMallocZone") == 0)
-			return (malloc_zone_t *)zones[i];
-	return NULL;
+	return machsim_libmalloc_zone();
 }
 
 TestSuite(machsim, .description = "the Mach simulation models what rezone meets on a Mac");

@@ -117,14 +117,9 @@ Test(vm_mach, growth_past_reservation_extends_in_place_tagged_realloc)
 
 static malloc_zone_t *delegate_zone(void)
 {
-	vm_address_t *zones;
-	unsigned n;
-	malloc_get_all_zones(mach_task_self(), NULL, &zones, &n);
-	for (unsigned i = 0; i < n; i++)
-		if (strcmp(((malloc_zone_t *)zones[i])->zone_name, "DefaultMallocZone") == 0)
-			return (malloc_zone_t *)zones[i];
-	cr_assert_fail("no libmalloc default zone in the simulation");
-	return NULL;
+	malloc_zone_t *z = machsim_libmalloc_zone();
+	cr_assert_not_null(z, "no libmalloc default zone in the simulation");
+	return z;
 }
 
 /* libmalloc's page-aligned blocks (medium, 32 KiB and up; large) are
