@@ -27,6 +27,10 @@
 
 #define RZ_EXPORT __attribute__((visibility("default")))
 
+/* glibc's own spellings, which <malloc.h> does not declare. */
+RZ_EXPORT struct mallinfo __libc_mallinfo(void);
+RZ_EXPORT int __libc_mallopt(int param, int value);
+
 /* The subset of glibc's fields that rezone's figures fill. */
 static struct mallinfo2 ext_info2(void)
 {
@@ -55,7 +59,7 @@ static int ext_int(size_t v)
 	return v > INT_MAX ? INT_MAX : (int)v;
 }
 
-RZ_EXPORT struct mallinfo mallinfo(void)
+static struct mallinfo ext_info1(void)
 {
 	struct mallinfo2 m2 = ext_info2();
 	struct mallinfo m = {
@@ -66,6 +70,18 @@ RZ_EXPORT struct mallinfo mallinfo(void)
 		.fordblks = ext_int(m2.fordblks), .keepcost = ext_int(m2.keepcost),
 	};
 	return m;
+}
+
+RZ_EXPORT struct mallinfo mallinfo(void)
+{
+	return ext_info1();
+}
+
+/* glibc exports its own spellings too; one left to glibc would report on
+ * glibc's unused heap. */
+RZ_EXPORT struct mallinfo __libc_mallinfo(void)
+{
+	return ext_info1();
 }
 
 /* glibc's layout (one arena, then the totals) so that tools reading it
@@ -153,6 +169,12 @@ RZ_EXPORT int mallopt(int param, int value)
 		 * M_ARENA_MAX, M_CHECK_ACTION, M_PERTURB, ... */
 		return 1;
 	}
+}
+
+/* mallopt(M_MMAP_THRESHOLD) through glibc's spelling must reach rezone. */
+RZ_EXPORT int __libc_mallopt(int param, int value)
+{
+	return mallopt(param, value);
 }
 
 /* pad is glibc's "leave this much at the top of the heap"; rezone's heap

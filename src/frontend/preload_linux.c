@@ -45,6 +45,8 @@ RZ_EXPORT void __libc_free(void *p);
 RZ_EXPORT void *__libc_calloc(size_t n, size_t size);
 RZ_EXPORT void *__libc_realloc(void *p, size_t size);
 RZ_EXPORT void *__libc_memalign(size_t align, size_t size);
+RZ_EXPORT void *__libc_valloc(size_t size);
+RZ_EXPORT void *__libc_pvalloc(size_t size);
 
 RZ_EXPORT void *malloc(size_t size) { return _rz_malloc(size); }
 RZ_EXPORT void free(void *p) { _rz_free(p); }
@@ -67,6 +69,8 @@ RZ_EXPORT void __libc_free(void *p) { _rz_free(p); }
 RZ_EXPORT void *__libc_calloc(size_t n, size_t size) { return _rz_calloc_fast(n, size); }
 RZ_EXPORT void *__libc_realloc(void *p, size_t size) { return _rz_realloc_fast(p, size); }
 RZ_EXPORT void *__libc_memalign(size_t align, size_t size) { return _rz_memalign(align, size); }
+RZ_EXPORT void *__libc_valloc(size_t size) { return _rz_valloc(size); }
+RZ_EXPORT void *__libc_pvalloc(size_t size) { return _rz_pvalloc(size); }
 
 /* Set up before main and before the program can start threads, so that
  * options are read once and fork handlers are in place. */

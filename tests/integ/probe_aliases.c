@@ -18,6 +18,9 @@ struct libc_aliases {
 	void *(*calloc)(size_t, size_t);
 	void *(*realloc)(void *, size_t);
 	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	int (*mallopt)(int, int);
 };
 
 static struct libc_aliases aliases_load(void)
@@ -29,6 +32,9 @@ static struct libc_aliases aliases_load(void)
 	*(void **)&a.calloc = probe_sym("__libc_calloc");
 	*(void **)&a.realloc = probe_sym("__libc_realloc");
 	*(void **)&a.memalign = probe_sym("__libc_memalign");
+	*(void **)&a.valloc = probe_sym("__libc_valloc");
+	*(void **)&a.pvalloc = probe_sym("__libc_pvalloc");
+	*(void **)&a.mallopt = probe_sym("__libc_mallopt");
 	return a;
 }
 
@@ -72,6 +78,32 @@ static int libc_aliases(int argc, char **argv)
 	s0 = probe_stats();
 	CHECK(s0.large_live == s1.large_live - 3, "large blocks still live "
 	      "after freeing across spellings");
+
+	/* glibc's valloc/pvalloc spellings: page-aligned rezone blocks (a
+	 * glibc block here would abort in rezone's free). */
+	m = a.valloc(PROBE_LARGE);
+	c = a.pvalloc(PROBE_LARGE + 1);
+	s1 = probe_stats();
+	CHECK(m && c, "__libc_valloc/__libc_pvalloc");
+	CHECK(s1.large_allocs == s0.large_allocs + 2, "2 large requests through "
+	      "__libc_valloc/pvalloc made %lld large blocks",
+	      (long long)(s1.large_allocs - s0.large_allocs));
+	CHECK((uintptr_t)m % 4096 == 0 && (uintptr_t)c % 4096 == 0,
+	      "valloc %p, pvalloc %p", (void *)m, (void *)c);
+	CHECK(malloc_usable_size(c) >= PROBE_LARGE + 4096, "pvalloc did not "
+	      "round up to a page: %zu", malloc_usable_size(c));
+	free(m);
+	free(c);
+
+	/* __libc_mallopt(M_MMAP_THRESHOLD) moves rezone's threshold. */
+	CHECK(a.mallopt(M_MMAP_THRESHOLD, 8 * PROBE_MIB) == 1, "__libc_mallopt");
+	s0 = probe_stats();
+	m = malloc(2 * PROBE_MIB);
+	s1 = probe_stats();
+	CHECK(m != NULL, "malloc");
+	CHECK(s1.large_allocs == s0.large_allocs, "2 MiB became a large block "
+	      "after __libc_mallopt set the threshold to 8 MiB");
+	free(m);
 	return 0;
 }
 

@@ -48,7 +48,8 @@ Test(exports, library_exports_the_whole_malloc_family)
 		"pvalloc", "malloc_usable_size", "free_sized",
 		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
 		"__libc_calloc", "__libc_realloc", "__libc_memalign",
-		"mlockall", "munlockall", NULL,
+		"__libc_valloc", "__libc_pvalloc", "__libc_mallinfo",
+		"__libc_mallopt", "mlockall", "munlockall", NULL,
 	};
 
 	exports_require_functions(family);
@@ -111,6 +112,7 @@ Test(exports, library_exports_exactly_its_list)
 		"pvalloc", "malloc_usable_size", "free_sized",
 		"free_aligned_sized", "cfree", "__libc_malloc", "__libc_free",
 		"__libc_calloc", "__libc_realloc", "__libc_memalign",
+		"__libc_valloc", "__libc_pvalloc", "__libc_mallinfo", "__libc_mallopt",
 		"rezone_expand", "rezone_stats", "rezone_version",
 		"dlopen", "dlmopen", "mlockall", "munlockall",
 		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info", "mallopt",
