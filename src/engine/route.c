@@ -75,7 +75,12 @@ void _rz_init(void)
 	}
 	if (_rz_opt.stats)
 		_rz_os_keep_stderr();
-	route_page_mask = _rz_caps.page_size - 1;
+	/* REZONE_CHECK_UNKNOWN: no pointer is "certainly the delegate's" by
+	 * its page offset, so free, realloc and malloc_usable_size ask the
+	 * page map for every pointer and a pointer into a large block at any
+	 * offset gets the diagnostic (by default only page-aligned ones are
+	 * checked: the unaligned path is jemalloc's own). */
+	route_page_mask = _rz_opt.check_unknown ? 0 : _rz_caps.page_size - 1;
 	/* Delegates that see their own out-of-memory return the cache there. */
 	_rz_small_set_reclaim(route_reclaim);
 	_rz_route_set_thresholds(threshold);

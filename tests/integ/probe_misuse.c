@@ -64,6 +64,40 @@ static int realloc_interior(int argc, char **argv)
 	return PROBE_SURVIVED;
 }
 
+/* The same at an offset that is not a multiple of the page size (a
+ * pointer into the block's data, not a page): checked only with
+ * REZONE_CHECK_UNKNOWN=1, where every free consults the page map. */
+static int free_interior_unaligned(int argc, char **argv)
+{
+	unsigned char *p = large_block(), *inner = launder(p + 8200);
+
+	(void)argc, (void)argv;
+	announce(inner);
+	free(inner);
+	return PROBE_SURVIVED;
+}
+
+static int realloc_interior_unaligned(int argc, char **argv)
+{
+	unsigned char *p = large_block(), *inner = launder(p + 17);
+
+	(void)argc, (void)argv;
+	announce(inner);
+	inner = realloc(inner, 100);
+	return PROBE_SURVIVED;
+}
+
+static int usable_size_interior_unaligned(int argc, char **argv)
+{
+	unsigned char *p = large_block(), *inner = launder(p + 4097);
+
+	(void)argc, (void)argv;
+	announce(inner);
+	volatile size_t n = malloc_usable_size(inner);
+	(void)n;
+	return PROBE_SURVIVED;
+}
+
 static int double_free(int argc, char **argv)
 {
 	unsigned char *p = large_block(), *again = launder(p);
@@ -121,6 +155,9 @@ static int guard_use_after_free(int argc, char **argv)
 const struct probe_cmd probe_misuse_cmds[] = {
 	{ "free_interior", free_interior },
 	{ "realloc_interior", realloc_interior },
+	{ "free_interior_unaligned", free_interior_unaligned },
+	{ "realloc_interior_unaligned", realloc_interior_unaligned },
+	{ "usable_size_interior_unaligned", usable_size_interior_unaligned },
 	{ "double_free", double_free },
 	{ "free_unmapped", free_unmapped },
 	{ "guard_overflow", guard_overflow },

@@ -93,6 +93,29 @@ Test(misuse, free_of_an_unmapped_never_allocated_page_aborts_when_checking_unkno
 				      "free_unmapped", "free");
 }
 
+/* A pointer into a large block at an offset that is not a multiple of a
+ * page: by default it goes straight to jemalloc (the unaligned path is
+ * the delegate's, with no lookup: undefined, as with jemalloc alone);
+ * REZONE_CHECK_UNKNOWN=1 checks every pointer against the page map. */
+Test(misuse, free_inside_a_large_block_at_any_offset_aborts_when_checking)
+{
+	assert_aborts_with_diagnostic(PROBE_ENV("REZONE_CHECK_UNKNOWN=1"),
+				      "free_interior_unaligned", "free");
+}
+
+Test(misuse, realloc_inside_a_large_block_at_any_offset_aborts_when_checking)
+{
+	assert_aborts_with_diagnostic(PROBE_ENV("REZONE_CHECK_UNKNOWN=1"),
+				      "realloc_interior_unaligned", "realloc");
+}
+
+Test(misuse, usable_size_inside_a_large_block_at_any_offset_aborts_when_checking)
+{
+	assert_aborts_with_diagnostic(PROBE_ENV("REZONE_CHECK_UNKNOWN=1"),
+				      "usable_size_interior_unaligned",
+				      "malloc_usable_size");
+}
+
 /* Guard mode: the fault comes from the access itself, so the program dies
  * by SIGSEGV at the faulty instruction (a debugger shows where). */
 static void assert_faults(const char *scenario)
