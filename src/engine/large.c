@@ -568,6 +568,9 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	/* The old range stops being rezone's before the kernel can hand it
 	 * to anyone else (mremap frees it). */
 	_rz_pagemap_clear(b->addr, b->reserved);
+	/* So is its record: a new block mapped there must not find this
+	 * one (tests/unit/test_table.c, a move's old address reused). */
+	_rz_table_hide(rec);
 	void *q = NULL;
 	size_t r = 0;
 	int err = ENOMEM;
@@ -580,6 +583,7 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 			break;
 	}
 	if (err) {
+		_rz_table_unhide(rec, b->addr);
 		_rz_pagemap_set(b->addr, b->reserved);
 		return err;
 	}
@@ -606,7 +610,7 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	/* New record first, then drop the old one: the block is never
 	 * missing from the table. */
 	_rz_table_insert_moved(&moved);
-	_rz_table_remove(rec);
+	_rz_table_remove_hidden(rec, b->addr);
 	*b = moved;
 	RZ_STAT_ADD(grow_moved, 1);
 	return 0;

@@ -190,25 +190,35 @@ static struct _rz_rec *table_lookup(uintptr_t addr)
 		size_t cap = LOAD(s->cap);
 		if (!slots)
 			return NULL;
-		uint64_t rec = (uint64_t)-1;
+		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
+		struct _rz_rec *found = NULL;
 		for (size_t i = home_of(addr, cap);; i = (i + 1) & (cap - 1)) {
 			uintptr_t a = LOAD(slots[i].addr);
 			if (a == 0)
 				break;
-			if (a == addr) {
-				rec = LOAD(slots[i].rec);
-				break;
+			if (a != addr)
+				continue;
+			/* Two slots may hold one address for a moment: a move
+			 * frees its old range (mremap) before the old record
+			 * leaves, and a new block can be mapped there and
+			 * inserted meanwhile. The old record's address is
+			 * cleared first (_rz_table_remove), so only a record
+			 * that still holds addr is the block. */
+			uint64_t rec = LOAD(slots[i].rec);
+			if (rec < hwm) {
+				struct _rz_rec *r = rec_at(s, rec);
+				if (__atomic_load_n(&r->addr, __ATOMIC_ACQUIRE) == addr) {
+					found = r;
+					break;
+				}
 			}
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (LOAD(s->seq) != seq)
 			continue;
-		if (rec >= LOAD(s->hwm))
-			return NULL;
-		struct _rz_rec *r = rec_at(s, rec);
 		/* A record is reused only after its block is freed; a block's
 		 * owner never sees that, anyone else gets a consistent "no". */
-		return __atomic_load_n(&r->addr, __ATOMIC_ACQUIRE) == addr ? r : NULL;
+		return found;
 	}
 }
 
@@ -348,16 +358,20 @@ void _rz_table_insert_moved(const struct _rz_block *b)
 
 struct _rz_rec *_rz_table_acquire(uintptr_t addr, struct _rz_block *out)
 {
-	struct _rz_rec *r = table_lookup(addr);
-	if (!r)
-		return NULL;
-	rec_lock(r);
-	rec_read(r, out);
-	if (out->addr != addr) {
+	for (;;) {
+		struct _rz_rec *r = table_lookup(addr);
+		if (!r)
+			return NULL;
+		rec_lock(r);
+		rec_read(r, out);
+		if (out->addr == addr)
+			return r;
 		rec_unlock(r);
-		return NULL;
+		/* The record was freed while we waited for its lock: the
+		 * block moved or was freed, and a new block may already sit
+		 * at addr (test_table.c, a move's old address reused). Look
+		 * again; a freed record no longer matches. */
 	}
-	return r;
 }
 
 void _rz_table_release(struct _rz_rec *r, const struct _rz_block *b)
@@ -367,9 +381,23 @@ void _rz_table_release(struct _rz_rec *r, const struct _rz_block *b)
 	rec_unlock(r);
 }
 
+void _rz_table_hide(struct _rz_rec *r)
+{
+	__atomic_store_n(&r->addr, 0, __ATOMIC_RELEASE);
+}
+
+void _rz_table_unhide(struct _rz_rec *r, uintptr_t addr)
+{
+	__atomic_store_n(&r->addr, addr, __ATOMIC_RELEASE);
+}
+
 void _rz_table_remove(struct _rz_rec *r)
 {
-	uintptr_t addr = LOAD(r->addr);
+	_rz_table_remove_hidden(r, LOAD(r->addr));
+}
+
+void _rz_table_remove_hidden(struct _rz_rec *r, uintptr_t addr)
+{
 	/* Lookups fail from here on; whoever locks the record next sees it
 	 * free. Unlock before the record can be reused by an insert. */
 	__atomic_store_n(&r->addr, 0, __ATOMIC_RELEASE);
@@ -379,7 +407,10 @@ void _rz_table_remove(struct _rz_rec *r)
 	struct slot *slots = s->slots;
 	size_t cap = s->cap;
 	size_t i = slots ? home_of(addr, cap) : 0;
-	while (slots && slots[i].addr != addr) {
+	/* This record's slot: another slot may hold the same address (a new
+	 * block mapped where a move just freed this one's range). */
+	while (slots && (slots[i].addr != addr || slots[i].rec >= s->hwm ||
+	    rec_at(s, slots[i].rec) != r)) {
 		if (slots[i].addr == 0)
 			slots = NULL;
 		else

@@ -53,6 +53,13 @@ struct _rz_rec *_rz_table_acquire(uintptr_t addr, struct _rz_block *out) RZ_HIDD
 void _rz_table_release(struct _rz_rec *r, const struct _rz_block *b) RZ_HIDDEN;
 /* Removes the locked record's block from the table and unlocks it. */
 void _rz_table_remove(struct _rz_rec *r) RZ_HIDDEN;
+/* For a move, whose old range the kernel may hand to a new block as soon
+ * as mremap returns: hide makes lookups of the locked record's address
+ * fail (its owner holds it; nobody else may look it up), unhide undoes
+ * that if the move fails, remove_hidden removes it (addr: its address). */
+void _rz_table_hide(struct _rz_rec *r) RZ_HIDDEN;
+void _rz_table_unhide(struct _rz_rec *r, uintptr_t addr) RZ_HIDDEN;
+void _rz_table_remove_hidden(struct _rz_rec *r, uintptr_t addr) RZ_HIDDEN;
 
 /* Calls fn on every live block with its record locked; fn may change the
  * block (not its address) and returns true if it did. Blocks whose record

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "engine/pagemap.h"
 #include "engine/table.h"
@@ -214,4 +215,52 @@ Test(table, lock_free_readers_never_miss_under_concurrent_deletes)
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
 	cr_assert_eq(reader_errors, 0);
+}
+
+/*
+ * A move (mremap) frees the old range before the old record leaves the
+ * table, so another thread can map a new block at the same address and
+ * insert it while the old record is still there, locked by the mover.
+ * The new block's owner must find its own record: before, its lookup
+ * found the old one first, waited for the mover's lock and then saw the
+ * record freed, so realloc of the new block aborted with "pointer inside
+ * a large block" (tiny-threshold thread suite, 1 run in a few dozen).
+ */
+static volatile int reuse_step;
+
+static void *mover(void *arg)
+{
+	uintptr_t x = (uintptr_t)arg;
+	struct _rz_block b;
+	struct _rz_rec *old = _rz_table_acquire(x, &b);
+	cr_assert(old != NULL);
+	/* The kernel hands the freed range to another thread's new block. */
+	struct _rz_block reused = { .addr = x, .size = 4096, .reserved = 4096 };
+	cr_assert_eq(_rz_table_insert(&reused), 0);
+	__atomic_store_n(&reuse_step, 1, __ATOMIC_SEQ_CST);
+	/* The owner of the new block looks it up while the old record is
+	 * still locked here. */
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	_rz_table_remove(old);
+	return NULL;
+}
+
+Test(table, a_block_at_an_address_a_move_just_freed_is_found_by_its_owner)
+{
+	uintptr_t x = addr_of(77);
+	struct _rz_block b = { .addr = x, .size = 65536, .reserved = 65536 }, out;
+	cr_assert_eq(_rz_table_insert(&b), 0);
+	pthread_t t;
+	pthread_create(&t, NULL, mover, (void *)x);
+	while (!__atomic_load_n(&reuse_step, __ATOMIC_SEQ_CST))
+		;
+	struct _rz_rec *r = _rz_table_acquire(x, &out);
+	cr_assert(r != NULL, "the new block at the moved block's old address "
+		  "was not found");
+	cr_assert_eq(out.size, 4096, "found the old block's record (size %zu)", out.size);
+	_rz_table_remove(r);
+	pthread_join(t, NULL);
+	cr_assert_not(_rz_table_find(x, &out));
+	cr_assert_eq(_rz_table_count(), 0);
 }
