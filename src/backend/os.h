@@ -16,6 +16,20 @@
 
 #define RZ_HIDDEN __attribute__((visibility("hidden")))
 
+/* rezone's own thread-locals. Beside the embedded jemalloc on Linux the
+ * library needs static TLS anyway (jemalloc's 2.6 KiB are initial-exec:
+ * DF_STATIC_TLS is set, and a late dlopen needs the glibc tunable either
+ * way), so initial-exec costs nothing more and spares the TLS-descriptor
+ * call on every access (callgrind: vector churn to 1 MiB, 500 vectors,
+ * 526.57 -> 526.45 M instructions, 220 fewer per vector; large churn,
+ * 4,000 ops, 24.82 -> 24.58 M). The system delegate's build keeps
+ * descriptors (-mtls-dialect=gnu2) and stays dlopen-able as is. */
+#if defined(__linux__) && defined(RZ_SMALL_INLINE_JEMALLOC) && !defined(REZONE_MACH_SIM)
+#define RZ_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+#else
+#define RZ_THREAD_LOCAL __thread
+#endif
+
 /* Capabilities, filled once by _rz_os_init(); the engine branches on these. */
 struct _rz_os_caps {
 	size_t page_size;     /* allocation granule: max of user and kernel page */

@@ -33,7 +33,7 @@ static struct cache_shard cache_shards[CACHE_SHARDS];
 static bool cache_forked[CACHE_SHARDS]; /* taken by the prepare handler */
 /* The shard whose lock this thread is taking, holds or is releasing
  * (lockmark.h). */
-static __thread void *cache_mine;
+static RZ_THREAD_LOCAL void *cache_mine;
 
 static void cache_lock(struct cache_shard *s)
 {

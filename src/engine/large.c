@@ -73,8 +73,8 @@ static struct op_slot {
 	char pad[56];
 } large_op_slots[OP_SLOTS] __attribute__((aligned(64)));
 static bool large_forking;             /* the gate is closed */
-static __thread unsigned large_my_ops; /* this thread's, nested */
-static __thread unsigned large_my_slot; /* its claimed slot (outermost op) */
+static RZ_THREAD_LOCAL unsigned large_my_ops; /* this thread's, nested */
+static RZ_THREAD_LOCAL unsigned large_my_slot; /* its claimed slot (outermost op) */
 static bool large_kick_wanted;         /* start decay once outside */
 
 static uintptr_t large_self(void)

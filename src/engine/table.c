@@ -74,7 +74,7 @@ static struct shard shards[SHARDS];
 static bool shard_forked[SHARDS]; /* taken by the prepare handler */
 /* The shard whose lock this thread is taking, holds or is releasing
  * (lockmark.h). */
-static __thread void *shard_mine;
+static RZ_THREAD_LOCAL void *shard_mine;
 
 static void shard_lock(struct shard *s)
 {

@@ -7,7 +7,7 @@
  * entry points are exported too, so code that calls them directly (and
  * glibc itself) cannot mix allocators. The export list is fixed by
  * rezone.map; nothing of the embedded jemalloc is visible.
- * No initial-exec TLS here: the library may also be dlopen'ed.
+ * No thread-locals here (the engine's are RZ_THREAD_LOCAL, backend/os.h).
  * May include: engine/engine.h, <pthread.h>, <malloc.h>-free prototypes.
  */
 #include "config.h"
