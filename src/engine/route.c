@@ -364,11 +364,13 @@ int _rz_posix_memalign(void **out, size_t align, size_t size)
 		return EINVAL;
 	int saved = errno;
 	void *p = _rz_memalign(align, size);
-	int err = p ? 0 : errno;
+	if (!p) {
+		errno = ENOMEM; /* left in errno too, as glibc does */
+		return ENOMEM;
+	}
 	errno = saved;
-	if (p)
-		*out = p;
-	return err;
+	*out = p;
+	return 0;
 }
 
 void *_rz_valloc(size_t size)
