@@ -29,11 +29,11 @@ void *rezone_expand(void *p, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (size > PTRDIFF_MAX) {
+	_rz_init();
+	if (size > _rz_route_max_request) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	_rz_init();
 	if (_rz_large_size(p) != 0)
 		return _rz_large_expand(p, size);
 	if (_rz_small_expand(p, size) >= size)

@@ -33,6 +33,10 @@ extern size_t _rz_route_threshold RZ_HIDDEN;   /* 0 until _rz_init */
  * min(REZONE_REALLOC_THRESHOLD, the threshold); 0 until _rz_init. */
 extern size_t _rz_route_grow_threshold RZ_HIDDEN;
 extern uintptr_t _rz_route_page_mask RZ_HIDDEN;
+/* The largest request that could ever succeed: PTRDIFF_MAX, and after
+ * _rz_init no more than the user address space. Anything bigger fails
+ * with ENOMEM at once, with no system call and no reclaim. */
+extern size_t _rz_route_max_request RZ_HIDDEN;
 void *_rz_malloc_slow(size_t size) RZ_HIDDEN;  /* large, or not set up */
 void *_rz_malloc_retry(size_t size) RZ_HIDDEN; /* after the delegate failed */
 void _rz_free_aligned(void *p) RZ_HIDDEN;      /* page-aligned or NULL */
