@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <malloc.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +186,53 @@ static int trim_small(int argc, char **argv)
 	return 0;
 }
 
+/* malloc_stats in a thread with a cancellation pending writes all of its
+ * report (glibc's tst-malloc-stats-cancellation): its writes must not be
+ * where the thread is cancelled; the next cancellation point is. */
+static pthread_barrier_t stats_gate;
+
+static void *stats_thread(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&stats_gate); /* the cancel is pending now */
+	malloc_stats();
+	fputs("after malloc_stats: cancelled before this\n", stderr);
+	return NULL;
+}
+
+static int malloc_stats_cancel(int argc, char **argv)
+{
+	int fds[2], saved;
+	pthread_t t;
+	void *rv;
+	char buf[4096];
+	ssize_t n, got = 0;
+
+	(void)argc, (void)argv;
+	CHECK(pipe(fds) == 0, "pipe");
+	saved = dup(2);
+	CHECK(saved >= 0 && dup2(fds[1], 2) == 2, "dup2");
+	close(fds[1]);
+	CHECK(pthread_barrier_init(&stats_gate, NULL, 2) == 0, "barrier");
+	CHECK(pthread_create(&t, NULL, stats_thread, NULL) == 0, "pthread_create");
+	CHECK(pthread_cancel(t) == 0, "pthread_cancel");
+	pthread_barrier_wait(&stats_gate);
+	CHECK(pthread_join(t, &rv) == 0, "pthread_join");
+	dup2(saved, 2);
+	close(saved);
+	while (got < (ssize_t)sizeof(buf) - 1 && (n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	CHECK(rv == PTHREAD_CANCELED, "the thread was not cancelled");
+	CHECK(strstr(buf, "max mmap bytes") != NULL, "malloc_stats' report was cut "
+	      "short by the pending cancellation: \"%s\"", buf);
+	CHECK(strstr(buf, "after malloc_stats") == NULL, "the write after "
+	      "malloc_stats was not where the thread was cancelled");
+	return 0;
+}
+
 const struct probe_cmd probe_glibc_cmds[] = {
+	{ "malloc_stats_cancel", malloc_stats_cancel },
 	{ "mallopt_threshold", mallopt_threshold },
 	{ "mallinfo_large", mallinfo_large },
 	{ "malloc_info_xml", malloc_info_xml },

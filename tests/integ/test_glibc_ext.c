@@ -88,6 +88,11 @@ Test(glibc_ext, malloc_stats_reports_the_large_block_as_an_mmap_region)
 	outcome_release(&o);
 }
 
+Test(glibc_ext, malloc_stats_writes_its_whole_report_with_a_cancellation_pending)
+{
+	assert_probe_passes(NULL, "malloc_stats_cancel");
+}
+
 Test(glibc_ext, malloc_trim_returns_cached_large_mappings_to_the_kernel)
 {
 	assert_probe_passes(NULL, "trim_large");
