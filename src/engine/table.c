@@ -202,8 +202,9 @@ static struct _rz_rec *table_lookup(uintptr_t addr)
 			 * frees its old range (mremap) before the old record
 			 * leaves, and a new block can be mapped there and
 			 * inserted meanwhile. The old record's address is
-			 * cleared first (_rz_table_remove), so only a record
-			 * that still holds addr is the block. */
+			 * cleared before that (_rz_table_hide by the mover,
+			 * _rz_table_remove otherwise), so only a record that
+			 * still holds addr is the block. */
 			uint64_t rec = LOAD(slots[i].rec);
 			if (rec < hwm) {
 				struct _rz_rec *r = rec_at(s, rec);
