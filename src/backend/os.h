@@ -127,7 +127,7 @@ int _rz_os_thread_start(void *(*fn)(void *), void *arg) RZ_HIDDEN;
 
 /* Environment lookup that never allocates (safe before libc is ready). */
 const char *_rz_os_getenv(const char *name) RZ_HIDDEN;
-/* Monotonic clock in nanoseconds. */
+/* Monotonic clock in nanoseconds; coarse (it may lag by a few ms). */
 uint64_t _rz_os_now_ns(void) RZ_HIDDEN;
 /* Writes to standard error, retrying short writes; never allocates. */
 void _rz_os_write_err(const char *s, size_t n) RZ_HIDDEN;

@@ -633,26 +633,53 @@ void *_rz_large_resize(void *p, size_t size, const char *call)
 	return q;
 }
 
+/* Whether the huge-page state of a block growing to n bytes changes
+ * (large_thp's answer depends on the size only through LARGE_THP_MIN). */
+static bool large_thp_changes(const struct _rz_block *b, size_t n)
+{
+	return _rz_caps.thp_mode != RZ_THP_NONE &&
+	    (b->size >= LARGE_THP_MIN) != (n >= LARGE_THP_MIN);
+}
+
+/* The fast lane (src/README.md): a resize that makes no system call, done
+ * on the locked record without the fork gate: no change, or growth inside
+ * the reservation with commit free and no huge-page change. false: it
+ * needs the full path. */
+static bool large_resize_quick(struct _rz_block *b, size_t size)
+{
+	size_t n = page_round(size);
+	if (n == b->size)
+		return true;
+	if (n < b->size || n + large_guard_gap() > b->reserved || !large_commit_is_free() ||
+	    large_thp_changes(b, n))
+		return false; /* also n == 0: too big to round */
+	return large_grow_in_place(b, n) == 0; /* the reservation's branch */
+}
+
 enum _rz_resize_outcome _rz_large_realloc(void *p, size_t size, size_t small_below,
     void **out, size_t *old_size)
 {
 	struct _rz_block b;
-	enum _rz_resize_outcome how = RZ_RESIZE_DONE;
-	large_op_begin();
 	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
-	if (!r) {
-		how = RZ_RESIZE_NOT_LIVE;
-	} else if (size < b.size && size < small_below) {
+	if (!r)
+		return RZ_RESIZE_NOT_LIVE;
+	if (size < b.size && size < small_below) {
 		_rz_table_release(r, NULL);
 		*old_size = b.size;
-		how = RZ_RESIZE_TO_SMALL;
-	} else {
-		*out = large_resize_locked(r, &b, p, size);
+		return RZ_RESIZE_TO_SMALL;
 	}
-	int saved = errno;
-	large_op_end();
-	errno = saved;
-	return how;
+	if (large_resize_quick(&b, size)) {
+		_rz_table_release(r, &b);
+		*out = p;
+		return RZ_RESIZE_DONE;
+	}
+	/* A system call ahead: the full path enters the fork gate before it
+	 * takes the record again, the one order every operation keeps (a
+	 * thread waiting at a closed gate must hold no record another
+	 * operation in flight could be waiting for). */
+	_rz_table_release(r, NULL);
+	*out = _rz_large_resize(p, size, "realloc");
+	return RZ_RESIZE_DONE;
 }
 
 /* The resize itself, with p's record r locked (and *bp read from it);

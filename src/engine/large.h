@@ -40,6 +40,12 @@ void *_rz_large_resize(void *p, size_t size, const char *call) RZ_HIDDEN;
  * are one step; routing with a lookup of its own first doubled them:
  * 19 lookups per vector of vector churn, the largest share of rezone's
  * instructions there). */
+/* Whether p is the block this thread last worked on, so that routing may
+ * skip the page map (a hint: the calls below check it). */
+static inline bool _rz_large_hinted(const void *p)
+{
+	return _rz_table_hinted((uintptr_t)p);
+}
 /* Frees p if it is a live large block; false, and nothing done, if not. */
 bool _rz_large_free_if_live(void *p) RZ_HIDDEN;
 enum _rz_resize_outcome {

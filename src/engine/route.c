@@ -199,7 +199,8 @@ static void route_foreign(const void *p, const char *call)
  * page-aligned pointer without touching the table. */
 static bool route_maybe_large(const void *p)
 {
-	return _rz_table_count() != 0 && _rz_pagemap_has((uintptr_t)p);
+	return _rz_large_hinted(p) ||
+	    (_rz_table_count() != 0 && _rz_pagemap_has((uintptr_t)p));
 }
 
 static __attribute__((noinline)) void route_free_aligned(void *p, size_t size)
@@ -223,7 +224,8 @@ void _rz_free_aligned(void *p)
 	 * page-aligned: 6.6% of frees in small churn, which went through
 	 * three more calls and checks first). */
 	uintptr_t a = (uintptr_t)p;
-	if (likely(!_rz_pagemap_has(a)) && !_rz_grave_has(a) && !_rz_opt.check_unknown) {
+	if (likely(!_rz_large_hinted(p)) && likely(!_rz_pagemap_has(a)) && !_rz_grave_has(a) &&
+	    !_rz_opt.check_unknown) {
 		if (p)
 			_rz_small_free(p);
 		return;
@@ -306,7 +308,8 @@ void *_rz_realloc(void *p, size_t size)
 		if (likely(size < route_grow_threshold))
 			return RZ_RETRY_OOM(_rz_small_realloc(p, size));
 	} else {
-		_rz_init();
+		if (!_rz_large_hinted(p))
+			_rz_init(); /* a hinted block means it is set up */
 		if (route_maybe_large(p)) {
 			/* Shrunk far below the threshold, the block is cheaper
 			 * in the delegate; near it, shrinking in place avoids

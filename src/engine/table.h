@@ -38,6 +38,15 @@ struct _rz_rec;
 int _rz_table_init(void) RZ_HIDDEN;
 /* Lock-free lookup of a block by its start address (a snapshot). */
 bool _rz_table_find(uintptr_t addr, struct _rz_block *out) RZ_HIDDEN;
+/* The address of the block this thread last looked up, inserted or
+ * moved (a hint: it may have been freed since; 1 when there is none). */
+extern RZ_THREAD_LOCAL uintptr_t _rz_table_hint_addr RZ_HIDDEN;
+/* Whether addr is that block: the caller may skip the page map and call
+ * _rz_table_acquire, which checks it. One thread-local compare. */
+static inline bool _rz_table_hinted(uintptr_t addr)
+{
+	return addr == _rz_table_hint_addr;
+}
 /* Number of live blocks (relaxed; for fast paths). */
 size_t _rz_table_count(void) RZ_HIDDEN;
 

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rezone.h"
@@ -77,6 +79,78 @@ Test(large, growth_inside_the_reservation_keeps_the_pointer)
 	cr_assert_eq(stats().grow_reserved, 1);
 	cr_assert_eq(stats().grow_copied, 0);
 	_rz_free(q);
+}
+
+/*
+ * The fast lane (src/README.md): a growth inside the reservation makes no
+ * system call and so does not wait at the fork gate, which fork's prepare
+ * closes (before, every resize entered it first: a vector's growth paid a
+ * compare-and-swap on a gate slot). A growth that needs a system call
+ * still waits until the fork is over.
+ */
+struct grower {
+	unsigned char *p;
+	size_t to;
+	unsigned char *q;
+	int done;
+};
+
+static void *grow_it(void *arg)
+{
+	struct grower *g = arg;
+	g->q = _rz_realloc(g->p, g->to);
+	__atomic_store_n(&g->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Whether g finished within ms milliseconds. */
+static bool done_within(struct grower *g, int ms)
+{
+	for (int i = 0; i < ms && !__atomic_load_n(&g->done, __ATOMIC_SEQ_CST); i++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return __atomic_load_n(&g->done, __ATOMIC_SEQ_CST);
+}
+
+Test(large, growth_inside_the_reservation_does_not_wait_for_a_fork)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	fill(p, 1 * MiB, 7);
+	uint64_t before = stats().grow_reserved;
+	struct grower g = { .p = p, .to = 1 * MiB + 256 * KiB };
+	_rz_prefork_engine(); /* as fork's prepare handler: the gate is closed */
+	pthread_t t;
+	pthread_create(&t, NULL, grow_it, &g);
+	bool quick = done_within(&g, 3000);
+	_rz_postfork_parent_engine();
+	pthread_join(t, NULL);
+	cr_assert(quick, "a growth inside the reservation waited for fork's prepare");
+	cr_assert_eq(g.q, p);
+	cr_assert_eq(stats().grow_reserved, before + 1);
+	check(g.q, 1 * MiB, 7);
+	_rz_free(g.q);
+}
+
+Test(large, growth_that_needs_a_system_call_waits_for_a_fork)
+{
+	_rz_init();
+	unsigned char *p = _rz_malloc(1 * MiB);
+	fill(p, 1 * MiB, 9);
+	struct _rz_block b;
+	cr_assert(_rz_table_find((uintptr_t)p, &b));
+	struct grower g = { .p = p, .to = b.reserved + 1 * MiB };
+	_rz_prefork_engine();
+	pthread_t t;
+	pthread_create(&t, NULL, grow_it, &g);
+	bool early = done_within(&g, 200);
+	_rz_postfork_parent_engine();
+	pthread_join(t, NULL);
+	cr_assert_not(early, "a growth past the reservation ran while fork's prepare held the gate");
+	cr_assert(g.q != NULL);
+	check(g.q, 1 * MiB, 9);
+	_rz_free(g.q);
 }
 
 Test(large, growth_past_the_reservation_moves_without_copying)
