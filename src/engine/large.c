@@ -47,8 +47,9 @@ static size_t page_round(size_t n)
 }
 
 /*
- * The fork gate. An operation on a block (free, resize, expand, reclaim,
- * decay) makes its system calls under the block's own lock, which fork's
+ * The fork gate. An operation on a block (a resize that makes system
+ * calls, expand, reclaim, decay) makes them under the block's own lock,
+ * which fork's
  * prepare handler does not take (there may be 100,000 of them). Prepare
  * closes this gate instead and waits until no operation is in flight, so
  * that a child never inherits a block halfway through a move (stress fork
@@ -432,31 +433,28 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	large_kick_later();
 }
 
+/* A free stays outside the fork gate (src/README.md, "The fast lane"):
+ * its block leaves the table before any system call, so a child forked
+ * meanwhile inherits at worst a mapping that is neither a block nor
+ * cached (leaked in the child), never a block halfway changed. */
 bool _rz_large_free_if_live(void *p)
 {
 	struct _rz_block b;
-	large_op_begin();
 	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
-	if (r) {
-		_rz_table_remove(r);
-		large_release(&b, true);
-	}
-	large_op_end();
-	return r != NULL;
+	if (!r)
+		return false;
+	_rz_table_remove(r);
+	large_release(&b, true);
+	large_kick_if_wanted();
+	return true;
 }
 
 void _rz_large_free(void *p, const char *call)
 {
-	struct _rz_block b;
-	large_op_begin();
-	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
-	if (!r) {
+	if (!_rz_large_free_if_live(p)) {
 		/* Another thread freed it between the caller's lookup and now. */
 		_rz_diag_misuse(call, p, "double free of a large block");
 	}
-	_rz_table_remove(r);
-	large_release(&b, true);
-	large_op_end();
 }
 
 /* Touched pages a shrink may leave behind the new end (see large_shrink). */
