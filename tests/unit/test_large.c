@@ -113,6 +113,19 @@ static bool done_within(struct grower *g, int ms)
 	return __atomic_load_n(&g->done, __ATOMIC_SEQ_CST);
 }
 
+/* Runs g in another thread while fork's prepare handler holds the engine
+ * (the gate closed); whether it finished within ms milliseconds. */
+static bool grown_during_prepare(struct grower *g, int ms)
+{
+	_rz_prefork_engine();
+	pthread_t t;
+	pthread_create(&t, NULL, grow_it, g);
+	bool done = done_within(g, ms);
+	_rz_postfork_parent_engine();
+	pthread_join(t, NULL);
+	return done;
+}
+
 Test(large, growth_inside_the_reservation_does_not_wait_for_a_fork)
 {
 	_rz_init();
@@ -120,12 +133,7 @@ Test(large, growth_inside_the_reservation_does_not_wait_for_a_fork)
 	fill(p, 1 * MiB, 7);
 	uint64_t before = stats().grow_reserved;
 	struct grower g = { .p = p, .to = 1 * MiB + 256 * KiB };
-	_rz_prefork_engine(); /* as fork's prepare handler: the gate is closed */
-	pthread_t t;
-	pthread_create(&t, NULL, grow_it, &g);
-	bool quick = done_within(&g, 3000);
-	_rz_postfork_parent_engine();
-	pthread_join(t, NULL);
+	bool quick = grown_during_prepare(&g, 3000);
 	cr_assert(quick, "a growth inside the reservation waited for fork's prepare");
 	cr_assert_eq(g.q, p);
 	cr_assert_eq(stats().grow_reserved, before + 1);
@@ -141,12 +149,7 @@ Test(large, growth_that_needs_a_system_call_waits_for_a_fork)
 	struct _rz_block b;
 	cr_assert(_rz_table_find((uintptr_t)p, &b));
 	struct grower g = { .p = p, .to = b.reserved + 1 * MiB };
-	_rz_prefork_engine();
-	pthread_t t;
-	pthread_create(&t, NULL, grow_it, &g);
-	bool early = done_within(&g, 200);
-	_rz_postfork_parent_engine();
-	pthread_join(t, NULL);
+	bool early = grown_during_prepare(&g, 200);
 	cr_assert_not(early, "a growth past the reservation ran while fork's prepare held the gate");
 	cr_assert(g.q != NULL);
 	check(g.q, 1 * MiB, 9);
