@@ -179,4 +179,54 @@ bool _rz_vm_copy_shares(void *dst, const void *src, size_t size) RZ_HIDDEN;
  * pthread_mutex_trylock() == 0. */
 bool _rz_mutex_trylock(_rz_mutex_t *m) RZ_HIDDEN;
 
+/* ---- short locks --------------------------------------------------------- */
+
+/* A lock held for a few stores, never across a system call (the table's and
+ * the cache's shards). macOS: the mutex above, an os_unfair_lock (one
+ * compare-and-swap each way), whose holder the kernel boosts for a waiter of
+ * higher QoS; a spinning waiter could starve a preempted holder of lower QoS
+ * there. Linux: a spinlock, an exchange to take and a store to free; the
+ * errorcheck pthread mutex cost ~96 instructions and two atomic operations a
+ * pair, and a vector's life takes four pairs. A waiter spins a little, then
+ * yields (the holder may have been preempted). */
+#if defined(__APPLE__) || defined(REZONE_MACH_SIM)
+typedef _rz_mutex_t _rz_short_lock_t;
+static inline void _rz_short_lock_init(_rz_short_lock_t *l) { _rz_mutex_init(l); }
+static inline bool _rz_short_trylock(_rz_short_lock_t *l) { return _rz_mutex_trylock(l); }
+static inline void _rz_short_lock(_rz_short_lock_t *l) { _rz_mutex_lock(l); }
+static inline void _rz_short_unlock(_rz_short_lock_t *l) { _rz_mutex_unlock(l); }
+#else
+typedef struct {
+	uint32_t held;
+} _rz_short_lock_t;
+
+static inline void _rz_short_lock_init(_rz_short_lock_t *l)
+{
+	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+}
+
+static inline bool _rz_short_trylock(_rz_short_lock_t *l)
+{
+	return __atomic_load_n(&l->held, __ATOMIC_RELAXED) == 0 &&
+	    __atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static inline void _rz_short_lock(_rz_short_lock_t *l)
+{
+	for (unsigned spins = 0; !_rz_short_trylock(l); spins++) {
+		if (spins > 64)
+			_rz_os_yield();
+#if defined(__x86_64__) || defined(__i386__)
+		else
+			__builtin_ia32_pause();
+#endif
+	}
+}
+
+static inline void _rz_short_unlock(_rz_short_lock_t *l)
+{
+	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+}
+#endif
+
 #endif /* RZ_BACKEND_OS_H */

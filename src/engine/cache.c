@@ -23,7 +23,7 @@
 #define CACHE_SLOTS (RZ_CACHE_MAX / CACHE_SHARDS)
 
 struct cache_shard {
-	_rz_shard_lock_t lock;
+	_rz_short_lock_t lock;
 	size_t n;
 	struct _rz_cached e[CACHE_SLOTS];
 	char pad[64];
@@ -54,7 +54,7 @@ void _rz_cache_init(void)
 	if (LOAD(cache_locks_ready))
 		return;
 	for (size_t i = 0; i < CACHE_SHARDS; i++)
-		_rz_shard_lock_init(&cache_shards[i].lock);
+		_rz_short_lock_init(&cache_shards[i].lock);
 	__atomic_store_n(&cache_locks_ready, true, __ATOMIC_RELEASE);
 }
 
@@ -213,9 +213,9 @@ size_t _rz_cache_bytes(void)
 bool _rz_cache_locked(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++) {
-		if (!_rz_shard_trylock(&cache_shards[k].lock))
+		if (!_rz_short_trylock(&cache_shards[k].lock))
 			return true;
-		_rz_shard_unlock(&cache_shards[k].lock);
+		_rz_short_unlock(&cache_shards[k].lock);
 	}
 	return false;
 }
@@ -225,18 +225,18 @@ void _rz_cache_prefork(void)
 	/* The marked one is this thread's (lockmark.h). */
 	for (size_t k = 0; k < CACHE_SHARDS; k++)
 		if ((cache_forked[k] = &cache_shards[k] != cache_mine))
-			_rz_shard_lock(&cache_shards[k].lock);
+			_rz_short_lock(&cache_shards[k].lock);
 }
 
 void _rz_cache_postfork_parent(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++)
 		if (cache_forked[k])
-			_rz_shard_unlock(&cache_shards[k].lock);
+			_rz_short_unlock(&cache_shards[k].lock);
 }
 
 void _rz_cache_postfork_child(void)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++)
-		_rz_shard_lock_init(&cache_shards[k].lock);
+		_rz_short_lock_init(&cache_shards[k].lock);
 }

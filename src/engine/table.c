@@ -59,7 +59,7 @@ struct _rz_rec {
 };
 
 struct shard {
-	_rz_shard_lock_t lock;    /* writers */
+	_rz_short_lock_t lock;    /* writers */
 	struct slot *slots;  /* NULL until the first insert */
 	size_t cap;          /* slots (a power of two) */
 	struct _rz_rec *chunks[SHARD_CHUNKS];
@@ -170,7 +170,7 @@ int _rz_table_init(void)
 	if (table_ready)
 		return 0;
 	for (size_t i = 0; i < SHARDS; i++)
-		_rz_shard_lock_init(&shards[i].lock);
+		_rz_short_lock_init(&shards[i].lock);
 	table_view.page_size = _rz_caps.page_size;
 	table_view.shards = (uintptr_t)shards;
 	_rz_meta_where(&table_view.meta_base_at, &table_view.meta_used_at,
@@ -569,9 +569,9 @@ bool _rz_table_find_containing(uintptr_t p, struct _rz_block *out)
 bool _rz_table_locked(void)
 {
 	for (size_t i = 0; i < SHARDS; i++) {
-		if (!_rz_shard_trylock(&shards[i].lock))
+		if (!_rz_short_trylock(&shards[i].lock))
 			return true;
-		_rz_shard_unlock(&shards[i].lock);
+		_rz_short_unlock(&shards[i].lock);
 	}
 	return false;
 }
@@ -581,21 +581,21 @@ void _rz_table_prefork(void)
 	/* The marked one is this thread's (lockmark.h). */
 	for (size_t i = 0; i < SHARDS; i++)
 		if ((shard_forked[i] = &shards[i] != shard_mine))
-			_rz_shard_lock(&shards[i].lock);
+			_rz_short_lock(&shards[i].lock);
 }
 
 void _rz_table_postfork_parent(void)
 {
 	for (size_t i = 0; i < SHARDS; i++)
 		if (shard_forked[i])
-			_rz_shard_unlock(&shards[i].lock);
+			_rz_short_unlock(&shards[i].lock);
 }
 
 void _rz_table_postfork_child(void)
 {
 	for (size_t i = 0; i < SHARDS; i++) {
 		struct shard *s = &shards[i];
-		_rz_shard_lock_init(&s->lock);
+		_rz_short_lock_init(&s->lock);
 		/* A fork from a signal handler may have interrupted a writer
 		 * between write_begin and write_end; no writer exists in the
 		 * child, and an odd sequence would keep its readers spinning. */
