@@ -203,10 +203,16 @@ static struct _rz_rec *table_lookup(uintptr_t addr)
 			table_relax();
 			continue;
 		}
+		/* cap before slots, each acquire, against the writer's two release
+		 * stores (slots, then cap): a reader that sees a new capacity sees
+		 * the new array, so it never indexes an old, smaller array with a
+		 * new capacity (x86 orders these anyway; arm64 need not). */
+		size_t cap = __atomic_load_n(&s->cap, __ATOMIC_ACQUIRE);
 		struct slot *slots = __atomic_load_n(&s->slots, __ATOMIC_ACQUIRE);
-		size_t cap = LOAD(s->cap);
 		if (!slots)
 			return NULL;
+		if (cap == 0)
+			continue; /* the first index is being published */
 		size_t hwm = __atomic_load_n(&s->hwm, __ATOMIC_ACQUIRE);
 		struct _rz_rec *found = NULL;
 		for (size_t i = home_of(addr, cap);; i = (i + 1) & (cap - 1)) {
@@ -327,7 +333,7 @@ static bool shard_grow(struct shard *s)
 				slot_put(fresh, cap, s->slots[i].addr, s->slots[i].rec);
 		write_begin(s);
 		__atomic_store_n(&s->slots, fresh, __ATOMIC_RELEASE);
-		STORE(s->cap, cap);
+		__atomic_store_n(&s->cap, cap, __ATOMIC_RELEASE);
 		write_end(s);
 	}
 	if (s->free_head == 0 && s->hwm % CHUNK_RECS == 0 && !s->chunks[s->hwm / CHUNK_RECS]) {
