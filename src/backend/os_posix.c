@@ -37,15 +37,20 @@ const char *_rz_os_getenv(const char *name)
 uint64_t _rz_os_now_ns(void)
 {
 	struct timespec ts;
+	int saved = errno;
 	/* Stamps for decay, which works in hundreds of milliseconds: the
 	 * coarse clock (one tick is 1-4 ms) reads the vDSO's last tick
 	 * without the TSC, a few ns against ~20, and a vector's life takes
 	 * two stamps (src/README.md, "The fast lane"). */
 #ifdef CLOCK_MONOTONIC_COARSE
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-#else
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+		return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 #endif
+	/* No coarse clock (a sandbox without the vDSO's): the precise one.
+	 * errno stays as it was: a successful malloc call must not change it. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		ts.tv_sec = ts.tv_nsec = 0;
+	errno = saved;
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
