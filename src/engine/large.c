@@ -909,6 +909,12 @@ void _rz_large_postfork_parent(void)
 	__atomic_store_n(&large_forking, false, __ATOMIC_RELEASE);
 }
 
+static void large_count_excess(const struct _rz_block *b, void *arg)
+{
+	if (b->excess_ns)
+		(*(size_t *)arg)++;
+}
+
 void _rz_large_postfork_child(void)
 {
 	/* Only this thread exists; it may be inside an operation a signal
@@ -922,4 +928,11 @@ void _rz_large_postfork_child(void)
 	_rz_table_postfork_child();
 	_rz_pagemap_postfork_child();
 	_rz_decay_postfork_child();
+	/* A free or a lock-only growth runs outside the gate, and each changes
+	 * the count of blocks with kept pages apart from the block's record:
+	 * a fork between the two left the child a count no record backs, and
+	 * its decay thread scanning every block for life. Recount. */
+	size_t excess = 0;
+	_rz_table_each(large_count_excess, &excess);
+	__atomic_store_n(&large_excess_blocks, excess, __ATOMIC_RELAXED);
 }
