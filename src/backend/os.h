@@ -181,14 +181,16 @@ bool _rz_mutex_trylock(_rz_mutex_t *m) RZ_HIDDEN;
 
 /* ---- short locks --------------------------------------------------------- */
 
-/* A lock held for a few stores, never across a system call (the table's and
- * the cache's shards). macOS: the mutex above, an os_unfair_lock (one
- * compare-and-swap each way), whose holder the kernel boosts for a waiter of
- * higher QoS; a spinning waiter could starve a preempted holder of lower QoS
- * there. Linux: a spinlock, an exchange to take and a store to free; the
- * errorcheck pthread mutex cost ~96 instructions and two atomic operations a
- * pair, and a vector's life takes four pairs. A waiter spins a little, then
- * yields (the holder may have been preempted). */
+/* A lock held for a few stores (the table's and the cache's shards), so the
+ * uncontended path is what counts. macOS: the mutex above, an
+ * os_unfair_lock (one compare-and-swap each way), whose holder the kernel
+ * boosts for a waiter of higher QoS. Linux: a futex word, 0 free, 1 held,
+ * 2 held with waiters: one compare-and-swap to take and one exchange to
+ * free, against ~96 instructions for the errorcheck pthread mutex it
+ * replaced (a vector's life takes four pairs); a waiter spins a little,
+ * then sleeps in the kernel, so a holder that was preempted, even by a
+ * real-time thread on its CPU, gets to run (a spinlock that only yielded
+ * could spin forever there). */
 #if defined(__APPLE__) || defined(REZONE_MACH_SIM)
 typedef _rz_mutex_t _rz_short_lock_t;
 static inline void _rz_short_lock_init(_rz_short_lock_t *l) { _rz_mutex_init(l); }
@@ -197,35 +199,34 @@ static inline void _rz_short_lock(_rz_short_lock_t *l) { _rz_mutex_lock(l); }
 static inline void _rz_short_unlock(_rz_short_lock_t *l) { _rz_mutex_unlock(l); }
 #else
 typedef struct {
-	uint32_t held;
+	uint32_t state;
 } _rz_short_lock_t;
+/* The contended halves (vm_linux.c); both keep errno. */
+void _rz_short_lock_wait(_rz_short_lock_t *l) RZ_HIDDEN;
+void _rz_short_lock_wake(_rz_short_lock_t *l) RZ_HIDDEN;
 
 static inline void _rz_short_lock_init(_rz_short_lock_t *l)
 {
-	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->state, 0, __ATOMIC_RELEASE);
 }
 
 static inline bool _rz_short_trylock(_rz_short_lock_t *l)
 {
-	return __atomic_load_n(&l->held, __ATOMIC_RELAXED) == 0 &&
-	    __atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) == 0;
+	uint32_t free_state = 0;
+	return __atomic_compare_exchange_n(&l->state, &free_state, 1, false,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void _rz_short_lock(_rz_short_lock_t *l)
 {
-	for (unsigned spins = 0; !_rz_short_trylock(l); spins++) {
-		if (spins > 64)
-			_rz_os_yield();
-#if defined(__x86_64__) || defined(__i386__)
-		else
-			__builtin_ia32_pause();
-#endif
-	}
+	if (__builtin_expect(!_rz_short_trylock(l), 0))
+		_rz_short_lock_wait(l);
 }
 
 static inline void _rz_short_unlock(_rz_short_lock_t *l)
 {
-	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+	if (__builtin_expect(__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2, 0))
+		_rz_short_lock_wake(l);
 }
 #endif
 

@@ -25,10 +25,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef HAVE_PR_SET_VMA_ANON_NAME
+#include <linux/futex.h>
 #include <linux/prctl.h>
 #endif
 
@@ -360,6 +362,31 @@ bool _rz_vm_copy_shares(void *dst, const void *src, size_t size)
 bool _rz_mutex_trylock(_rz_mutex_t *m)
 {
 	return pthread_mutex_trylock((pthread_mutex_t *)m->opaque) == 0;
+}
+
+/* Short locks (os.h), contended: spin briefly (the holder runs for a few
+ * stores), then mark the word 2 ("waiters") and sleep on it until an
+ * exchange takes it free. */
+void _rz_short_lock_wait(_rz_short_lock_t *l)
+{
+	for (int i = 0; i < 64; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && _rz_short_trylock(l))
+			return;
+	}
+	int saved = errno;
+	while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+	errno = saved;
+}
+
+void _rz_short_lock_wake(_rz_short_lock_t *l)
+{
+	int saved = errno;
+	syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = saved;
 }
 
 bool _rz_vm_is_mapped(const void *p)
