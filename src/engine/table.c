@@ -105,6 +105,16 @@ static void table_hint(uintptr_t addr, struct _rz_rec *r)
 	_rz_table_hint_addr = addr;
 }
 
+/* The hint's record if it still holds addr (checked before any lock is
+ * taken, so a stale hint never waits for the block that record now
+ * holds), else NULL. */
+static struct _rz_rec *table_hinted_rec(uintptr_t addr)
+{
+	struct _rz_rec *r = table_hint_rec;
+	return addr == _rz_table_hint_addr && r &&
+	    __atomic_load_n(&r->addr, __ATOMIC_RELAXED) == addr ? r : NULL;
+}
+
 /* What an out-of-process reader needs (view.h); addresses filled by
  * _rz_table_init. The fields it points at must be 64 bits wide. */
 _Static_assert(sizeof(((struct shard *)0)->hwm) == 8 && sizeof(((struct shard *)0)->cap) == 8 &&
@@ -283,8 +293,8 @@ static void rec_unlock(struct _rz_rec *r)
 
 bool _rz_table_find(uintptr_t addr, struct _rz_block *out)
 {
-	struct _rz_rec *r = table_hint_rec;
-	if (addr != _rz_table_hint_addr || !r || LOAD(r->addr) != addr)
+	struct _rz_rec *r = table_hinted_rec(addr);
+	if (!r)
 		r = table_lookup(addr);
 	if (!r)
 		return false;
@@ -389,10 +399,8 @@ void _rz_table_insert_moved(const struct _rz_block *b)
 
 struct _rz_rec *_rz_table_acquire(uintptr_t addr, struct _rz_block *out)
 {
-	struct _rz_rec *r = table_hint_rec;
-	/* The hint's record is checked before its lock is taken, so a stale
-	 * hint never waits for the block that record now holds. */
-	if (addr == _rz_table_hint_addr && r && LOAD(r->addr) == addr) {
+	struct _rz_rec *r = table_hinted_rec(addr);
+	if (r) {
 		rec_lock(r);
 		rec_read(r, out);
 		if (out->addr == addr)
