@@ -2,11 +2,14 @@
  * os_posix.c - the process services of the platform contract (os.h) that
  * Linux and macOS share: environment lookup, clock, stderr reports, abort,
  * and the report services of proc.h (pid, program name, appending a record).
- * Never allocates: it runs inside malloc, possibly before libc is ready.
+ * Never allocates: it runs inside malloc, possibly before libc is ready
+ * (starting the helper thread is the exception: pthread_create allocates,
+ * and the engine calls it outside every operation).
  * May include: os.h, posix.h, proc.h, POSIX headers.
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -139,8 +142,34 @@ void _rz_os_wait_reset(void)
 	posix_woken = false;
 }
 
+typedef int (*posix_thread_create_fn)(pthread_t *, const pthread_attr_t *,
+    void *(*)(void *), void *);
+
+/* The C library's pthread_create. On Linux rezone exports its own
+ * (thread_linux.c: under a memory limit it waits for the new thread to
+ * set up the small delegate); rezone's helper thread needs neither that
+ * set-up nor that wait, so it is created past the export. NULL: not found
+ * (the helper thread is then not started; decay runs inside calls). */
+static posix_thread_create_fn posix_thread_create(void)
+{
+#if defined(__linux__)
+	static posix_thread_create_fn next;
+	posix_thread_create_fn fn = __atomic_load_n(&next, __ATOMIC_RELAXED);
+	if (!fn) {
+		fn = (posix_thread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+		__atomic_store_n(&next, fn, __ATOMIC_RELAXED);
+	}
+	return fn;
+#else
+	return pthread_create;
+#endif
+}
+
 int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 {
+	posix_thread_create_fn create = posix_thread_create();
+	if (!create)
+		return EAGAIN;
 	/* Signals blocked: the program's handlers must never run on a thread
 	 * it did not create. The mask is inherited, so set it around the
 	 * creation and restore it. */
@@ -153,7 +182,7 @@ int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 	pthread_attr_setstacksize(&attr, (size_t)64 << 10);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
-	int err = pthread_create(&t, &attr, fn, arg);
+	int err = create(&t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return err;

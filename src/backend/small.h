@@ -75,6 +75,13 @@ static inline void _rz_small_free_sized(void *p, size_t size)
 		rzje_free(p);
 }
 
+/* On a new thread, before the program's code (engine.h, _rz_thread_boot):
+ * jemalloc's first call on a thread creates its thread cache and maybe an
+ * arena, and crashes when it cannot map memory for them (a NULL arena),
+ * so the front end has that first call made while memory is there. */
+#define RZ_SMALL_THREAD_BOOT 1
+void _rz_small_thread_boot(void) RZ_HIDDEN;
+
 /* Set once by the engine: what the delegate calls when the OS refuses it
  * memory; true when it freed some, and the delegate then retries once. */
 void _rz_small_set_reclaim(bool (*reclaim)(void)) RZ_HIDDEN;
@@ -124,8 +131,11 @@ void *_rz_small_malloc(size_t size) RZ_HIDDEN;
 static inline void _rz_small_free_unaligned(void *p) { _rz_small_free(p); }
 #endif
 
-/* These delegates need neither: the engine retries after a NULL, and the
- * C library (or the zone) handles its own locks across fork. */
+/* These delegates need none of these: the engine retries after a NULL,
+ * the C library (or the zone) handles its own locks across fork, and a
+ * thread's first call into it survives running out of memory. */
+#define RZ_SMALL_THREAD_BOOT 0
+static inline void _rz_small_thread_boot(void) {}
 static inline void _rz_small_set_reclaim(bool (*reclaim)(void)) { (void)reclaim; }
 static inline void _rz_small_prefork(void) {}
 static inline void _rz_small_postfork_parent(void) {}

@@ -56,6 +56,17 @@ size_t _rz_small_expand(void *p, size_t size)
 	return rzje_xallocx(p, size, 0, 0);
 }
 
+/* Any call that fetches the thread's state in full sets it up (thread
+ * cache, arena); a read of "thread.tcache.enabled" does no more, where a
+ * malloc and free of one byte would also fill a thread-cache bin the
+ * thread may never use. */
+void _rz_small_thread_boot(void)
+{
+	bool on;
+	size_t len = sizeof(on);
+	(void)rzje_mallctl("thread.tcache.enabled", &on, &len, NULL, 0);
+}
+
 /* ---- jemalloc's view of the OS ---------------------------------------------- */
 
 static bool (*small_reclaim)(void);

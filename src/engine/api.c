@@ -1,13 +1,16 @@
 /*
  * api.c - rezone's own public functions (include/rezone.h), other than
  * rezone_stats (stats.c), and the engine side of the C library's malloc
- * extensions (engine.h: threshold, trim, heap figures).
- * May include: engine.h, large.h, backend/small.h, rezone.h, <errno.h>.
+ * extensions (engine.h: threshold, trim, heap figures) and the new-thread
+ * hook.
+ * May include: engine.h, large.h, backend/os.h, backend/small.h, rezone.h,
+ * <errno.h>.
  */
 #include <errno.h>
 #include <stdint.h>
 
 #include "rezone.h"
+#include "backend/os.h"
 #include "backend/small.h"
 #include "engine/engine.h"
 #include "engine/large.h"
@@ -58,6 +61,21 @@ bool _rz_set_threshold(size_t bytes)
 	 * threshold are freed and resized correctly under the new one. */
 	_rz_route_set_thresholds(bytes);
 	return true;
+}
+
+bool _rz_thread_boot_wanted(void)
+{
+	if (!RZ_SMALL_THREAD_BOOT)
+		return false;
+	_rz_init();
+	size_t as, data;
+	_rz_os_limits(&as, &data);
+	return as != 0 || data != 0 || !_rz_caps.commit_is_free;
+}
+
+void _rz_thread_boot(void)
+{
+	_rz_small_thread_boot();
 }
 
 bool _rz_trim(void)

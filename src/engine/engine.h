@@ -160,6 +160,14 @@ void _rz_postfork_child(void) RZ_HIDDEN;
 bool _rz_option_deepbind_keep(void) RZ_HIDDEN;
 void _rz_note(const char *who, const char *what, const char *value) RZ_HIDDEN;
 
+/* New threads (thread_linux.c). Whether a new thread should set up the
+ * small delegate's per-thread state before the program's start routine:
+ * true when the delegate needs it (jemalloc) and memory is limited
+ * (RLIMIT_AS, RLIMIT_DATA, or commit charged), read anew at each call.
+ * _rz_thread_boot does the set-up, on the new thread. */
+bool _rz_thread_boot_wanted(void) RZ_HIDDEN;
+void _rz_thread_boot(void) RZ_HIDDEN;
+
 /* Called once at exit by the front end: prints stats if asked. */
 void _rz_at_exit(void) RZ_HIDDEN;
 

@@ -75,6 +75,8 @@ uint64_t probe_growths(const struct rezone_stats *s);
 
 /* Runs fn(arg) on n threads and joins them. */
 void probe_threads(unsigned n, void *(*fn)(void *), void *arg);
+/* Address space the process has mapped, from /proc/self/statm. */
+size_t probe_vm_bytes(void);
 
 /* Scenarios: one function per sub-command, argc/argv after the name. */
 typedef int probe_fn(int argc, char **argv);

@@ -248,18 +248,6 @@ static int calloc_overflow(int argc, char **argv)
 	return 0;
 }
 
-/* Address space the process has mapped, from /proc/self/statm. */
-static size_t probe_vm_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	unsigned long pages = 0;
-
-	CHECK(f != NULL, "cannot open /proc/self/statm");
-	CHECK(fscanf(f, "%lu", &pages) == 1, "cannot read /proc/self/statm");
-	fclose(f);
-	return pages * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Small mallocs that need address space the large cache holds get it: the
  * delegate's out-of-memory path returns the cache and retries. */
 static int small_oom_reclaims_cache(int argc, char **argv)

@@ -8,8 +8,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "probe.h"
 
@@ -69,7 +74,92 @@ static int threads_rounds(int argc, char **argv)
 	return 0;
 }
 
+/* ---- threads whose first allocation comes after memory ran out ---------- */
+
+static pthread_barrier_t late_running, late_start;
+static atomic_uint late_null, late_served;
+
+static void *late_worker(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&late_running);
+	pthread_barrier_wait(&late_start);
+	static const size_t sizes[] = { 16, PROBE_SMALL, 64 * 1024, PROBE_LARGE };
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		errno = 0;
+		char *p = malloc(sizes[i]);
+		if (!p) {
+			CHECK(errno == ENOMEM, "malloc(%zu) failed with errno %d",
+			      sizes[i], errno);
+			atomic_fetch_add(&late_null, 1);
+			continue;
+		}
+		memset(p, 3, sizes[i]);
+		free(p);
+		atomic_fetch_add(&late_served, 1);
+	}
+	return NULL;
+}
+
+/* threads_late_start [THREADS]: under RLIMIT_AS, threads are created
+ * while memory is still plentiful, start and wait; the main thread then
+ * fills the address space up to the limit, and only then do the threads
+ * make their first allocation.
+ * Each must get a block or NULL with ENOMEM, as under glibc (glibc's
+ * tst-malloc-thread-fail); the small delegate must not crash setting up
+ * the thread (src/frontend/thread_linux.c). */
+static int threads_late_start(int argc, char **argv)
+{
+	unsigned nthreads = arg_or(argc, argv, 0, 8);
+	pthread_t tid[64];
+	pthread_attr_t attr;
+
+	CHECK(nthreads <= 64, "at most 64 threads, not %u", nthreads);
+	CHECK(pthread_barrier_init(&late_running, NULL, nthreads + 1) == 0, "barrier");
+	CHECK(pthread_barrier_init(&late_start, NULL, nthreads + 1) == 0, "barrier");
+	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
+	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0, "stack size");
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
+	lim = old;
+	lim.rlim_cur = probe_vm_bytes() + (64 + 2 * nthreads) * PROBE_MIB;
+	CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
+	for (unsigned i = 0; i < nthreads; i++)
+		CHECK(pthread_create(&tid[i], &attr, late_worker, NULL) == 0,
+		      "pthread_create %u", i);
+	pthread_barrier_wait(&late_running);
+	/* Large blocks, then ever smaller ones, until nothing is left. */
+	struct link { struct link *next; } *head = NULL;
+	size_t held = 0;
+	for (size_t size = PROBE_LARGE; size >= 64; size /= 4)
+		for (;;) {
+			struct link *e = malloc(size);
+			if (!e)
+				break;
+			e->next = head;
+			head = e;
+			held += size;
+		}
+	pthread_barrier_wait(&late_start);
+	for (unsigned i = 0; i < nthreads; i++)
+		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
+	setrlimit(RLIMIT_AS, &old);
+	while (head) {
+		struct link *next = head->next;
+		free(head);
+		head = next;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_barrier_destroy(&late_running);
+	pthread_barrier_destroy(&late_start);
+	CHECK(held > 32 * PROBE_MIB, "only %zu bytes held under the limit", held);
+	printf("held %zu MiB; late threads: %u served, %u NULL\n",
+	       held >> 20, atomic_load(&late_served), atomic_load(&late_null));
+	return 0;
+}
+
 const struct probe_cmd probe_threads_cmds[] = {
+	{ "threads_late_start", threads_late_start },
 	{ "threads_exchange", threads_exchange },
 	{ "threads_rounds", threads_rounds },
 	{ NULL, NULL },

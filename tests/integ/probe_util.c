@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "probe.h"
 
@@ -125,6 +126,18 @@ uint64_t probe_growths(const struct rezone_stats *s)
 {
 	return s->grow_reserved + s->grow_in_place + s->grow_moved +
 	       s->grow_copied;
+}
+
+/* Address space the process has mapped, from /proc/self/statm. */
+size_t probe_vm_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long pages = 0;
+
+	CHECK(f != NULL, "cannot open /proc/self/statm");
+	CHECK(fscanf(f, "%lu", &pages) == 1, "cannot read /proc/self/statm");
+	fclose(f);
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 void probe_threads(unsigned n, void *(*fn)(void *), void *arg)

@@ -20,3 +20,11 @@ Test(threads, threads_created_in_rounds_free_blocks_of_exited_threads)
 {
 	assert_probe_passes(NULL, "threads_rounds", "12", "8", "200");
 }
+
+/* Threads created before memory ran out make their first allocation
+ * after: NULL with ENOMEM or a block, never a crash (it was SIGSEGV in
+ * jemalloc's thread set-up). */
+Test(threads, threads_first_allocating_after_memory_ran_out_get_null_not_a_crash)
+{
+	assert_probe_passes(NULL, "threads_late_start", "8");
+}

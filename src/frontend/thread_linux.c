@@ -1,0 +1,104 @@
+/*
+ * thread_linux.c - pthread_create, exported so that under a memory limit
+ * a new thread sets up the small delegate before the program's code runs.
+ *
+ * jemalloc sets up a thread's cache and arena on the thread's first call,
+ * and maps memory to do it (an arena's first block is 2 MiB). When that
+ * first call comes after the process has run out of address space
+ * (RLIMIT_AS), it does not survive: it binds the thread to a NULL arena
+ * and crashes (SIGSEGV in tcache_arena_associate), where glibc reuses an
+ * existing arena and returns NULL at worst. glibc's tst-malloc-thread-fail
+ * does exactly this (nine threads wait at a barrier under a 200 MB limit,
+ * then allocate until malloc fails): it crashed in 6 of 10 runs with
+ * 68 KiB blocks and 10 of 10 with 1 MiB blocks, with jemalloc alone too.
+ *
+ * So when memory is limited (RLIMIT_AS, RLIMIT_DATA, or commit charged:
+ * _rz_thread_boot_wanted), the new thread first runs a trampoline that
+ * sets the delegate up (one small malloc and free, the work its first
+ * malloc would do), then the program's start routine: by the time the
+ * thread runs any of the program's code, its allocator state is there.
+ * What this cannot cover: a thread that has not started running yet when
+ * the process exhausts its memory.
+ * pthread_create does not wait for that set-up. Waiting covered that case
+ * too, but cost 2-4x per thread under a limit (8 threads created then
+ * joined, 2 cores: 62-91 us per thread before, 127-341 us waiting).
+ * Without the wait (same program, ulimit -v, 7 interleaved runs): threads
+ * that allocate cost the same (before 115-228 us a thread, median 156;
+ * after 117-270, median 135); threads that never allocate pay jemalloc's
+ * set-up and teardown they would have skipped (59-71 -> 97-238 us).
+ * Without a limit nothing changes: the C library's pthread_create is
+ * called directly.
+ * May include: engine/engine.h, <dlfcn.h>, <pthread.h>.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "engine/engine.h"
+
+#if !defined(__linux__)
+#error "thread_linux.c is part of the Linux front end"
+#endif
+
+#define RZ_EXPORT __attribute__((visibility("default")))
+
+typedef int (*thread_create_fn)(pthread_t *, const pthread_attr_t *,
+    void *(*)(void *), void *);
+
+RZ_EXPORT int pthread_create(pthread_t *restrict thread,
+    const pthread_attr_t *restrict attr, void *(*start)(void *),
+    void *restrict arg);
+
+static thread_create_fn thread_real_create;
+
+/* The C library's pthread_create (the next definition after rezone's).
+ * Racing threads store the same pointer. dlsym may allocate: the engine
+ * sets itself up on that first malloc. */
+static thread_create_fn thread_next(void)
+{
+	thread_create_fn fn = __atomic_load_n(&thread_real_create, __ATOMIC_RELAXED);
+	if (!fn) {
+		fn = (thread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+		if (!fn) {
+			static const char msg[] = "rezone: cannot find the C library's pthread_create\n";
+			_rz_os_write_err(msg, sizeof(msg) - 1);
+			_rz_os_abort();
+		}
+		__atomic_store_n(&thread_real_create, fn, __ATOMIC_RELAXED);
+	}
+	return fn;
+}
+
+/* The creator's note to the new thread, freed by the new thread. */
+struct thread_start {
+	void *(*start)(void *);
+	void *arg;
+};
+
+static void *thread_trampoline(void *p)
+{
+	struct thread_start note = *(struct thread_start *)p;
+	_rz_thread_boot();
+	_rz_free(p);
+	return note.start(note.arg);
+}
+
+RZ_EXPORT int pthread_create(pthread_t *restrict thread,
+    const pthread_attr_t *restrict attr, void *(*start)(void *),
+    void *restrict arg)
+{
+	thread_create_fn create = thread_next();
+	struct thread_start *note;
+	/* No limit, or no memory for the note: the C library's own call (the
+	 * thread's first malloc then sets the delegate up, as it always has). */
+	if (!_rz_thread_boot_wanted() || !(note = _rz_malloc(sizeof(*note))))
+		return create(thread, attr, start, arg);
+	note->start = start;
+	note->arg = arg;
+	int err = create(thread, attr, thread_trampoline, note);
+	if (err != 0)
+		_rz_free(note);
+	return err;
+}
