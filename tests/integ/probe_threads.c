@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +159,62 @@ static int threads_late_start(int argc, char **argv)
 	return 0;
 }
 
+/* ---- the start routine's contract, with rezone's pthread_create ---------- */
+
+static void *ends_by_return(void *arg)
+{
+	free(malloc(PROBE_SMALL));
+	return arg;
+}
+
+static void *ends_by_exit(void *arg)
+{
+	free(malloc(PROBE_SMALL));
+	pthread_exit(arg);
+}
+
+static void *ends_by_cancel(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		free(malloc(PROBE_SMALL));
+		pthread_testcancel();
+	}
+	return NULL;
+}
+
+/* threads_start_contract [limit]: a thread's result reaches pthread_join
+ * whether it returns, calls pthread_exit or is cancelled. With "limit",
+ * under a (generous) RLIMIT_AS, where rezone starts threads through its
+ * trampoline (src/frontend/thread_linux.c). */
+static int threads_start_contract(int argc, char **argv)
+{
+	struct rlimit old, lim;
+	bool limit = argc > 0 && strcmp(argv[0], "limit") == 0;
+	static int token;
+	pthread_t t;
+	void *r;
+
+	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
+	if (limit) {
+		lim = old;
+		lim.rlim_cur = probe_vm_bytes() + ((size_t)8 << 30);
+		CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
+	}
+	CHECK(pthread_create(&t, NULL, ends_by_return, &token) == 0, "create");
+	CHECK(pthread_join(t, &r) == 0 && r == &token, "returned %p, not %p", r, (void *)&token);
+	CHECK(pthread_create(&t, NULL, ends_by_exit, &token) == 0, "create");
+	CHECK(pthread_join(t, &r) == 0 && r == &token, "pthread_exit gave %p, not %p", r, (void *)&token);
+	CHECK(pthread_create(&t, NULL, ends_by_cancel, NULL) == 0, "create");
+	CHECK(pthread_cancel(t) == 0, "pthread_cancel");
+	CHECK(pthread_join(t, &r) == 0 && r == PTHREAD_CANCELED, "cancelled thread gave %p", r);
+	if (limit)
+		setrlimit(RLIMIT_AS, &old);
+	return 0;
+}
+
 const struct probe_cmd probe_threads_cmds[] = {
+	{ "threads_start_contract", threads_start_contract },
 	{ "threads_late_start", threads_late_start },
 	{ "threads_exchange", threads_exchange },
 	{ "threads_rounds", threads_rounds },

@@ -28,3 +28,16 @@ Test(threads, threads_first_allocating_after_memory_ran_out_get_null_not_a_crash
 {
 	assert_probe_passes(NULL, "threads_late_start", "8");
 }
+
+/* A thread's result reaches pthread_join however it ends (return,
+ * pthread_exit, cancellation), with and without a memory limit (with one,
+ * rezone's pthread_create starts it through a trampoline). */
+Test(threads, a_threads_result_reaches_join_however_it_ends)
+{
+	assert_probe_passes(NULL, "threads_start_contract");
+}
+
+Test(threads, a_threads_result_reaches_join_however_it_ends_under_a_limit)
+{
+	assert_probe_passes(NULL, "threads_start_contract", "limit");
+}
