@@ -106,8 +106,12 @@ static inline void _rz_free_sized_fast(void *p, size_t size)
 	else
 		_rz_free_sized(p, size);
 }
-/* align: a power of two (any), EINVAL otherwise. */
+/* align: a power of two (any), EINVAL otherwise (aligned_alloc, as C17
+ * and glibc 2.38 have it; C++'s aligned new; the macOS zone). */
 void *_rz_memalign(size_t align, size_t size) RZ_HIDDEN;
+/* glibc's memalign: an alignment that is not a power of two is rounded up
+ * to one (0 and up to 16: malloc's own); EINVAL only above SIZE_MAX/2+1. */
+void *_rz_memalign_rounding(size_t align, size_t size) RZ_HIDDEN;
 /* POSIX: align a power-of-two multiple of sizeof(void *); *out untouched on error. */
 int _rz_posix_memalign(void **out, size_t align, size_t size) RZ_HIDDEN;
 void *_rz_valloc(size_t size) RZ_HIDDEN;

@@ -335,14 +335,27 @@ static int large_reuse(struct _rz_cached *c, size_t size, bool zero,
 static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
     bool cached_only);
 
+/* A mapping refused on the way to a success (with its headroom, then
+ * without) leaves ENOMEM in errno; a call that succeeds must leave errno
+ * as its caller had it (memalign(2^36, 3 MiB), realloc of 1 MiB to 4 GiB
+ * and to 12 GiB all returned a block with errno ENOMEM). */
+#define LARGE_KEEP_ERRNO(expr)                                               \
+	__extension__({                                                      \
+		int e_ = errno;                                              \
+		__typeof__(expr) r_ = (expr);                                \
+		if (r_)                                                      \
+			errno = e_;                                          \
+		r_;                                                          \
+	})
+
 void *_rz_large_alloc(size_t size, size_t align, bool zero)
 {
-	return large_alloc(size, align, zero, 0, false);
+	return LARGE_KEEP_ERRNO(large_alloc(size, align, zero, 0, false));
 }
 
 void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t grows)
 {
-	return large_alloc(size, align, zero, grows, false);
+	return LARGE_KEEP_ERRNO(large_alloc(size, align, zero, grows, false));
 }
 
 void *_rz_large_alloc_cached(size_t size, uint32_t grows)
@@ -620,6 +633,7 @@ static void *large_resize_locked(struct _rz_rec *r, struct _rz_block *bp, void *
 void *_rz_large_resize(void *p, size_t size, const char *call)
 {
 	struct _rz_block b;
+	int caller = errno;
 	large_op_begin();
 	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
 	if (!r)
@@ -627,7 +641,7 @@ void *_rz_large_resize(void *p, size_t size, const char *call)
 	void *q = large_resize_locked(r, &b, p, size);
 	int saved = errno;
 	large_op_end();
-	errno = saved;
+	errno = q ? caller : saved;
 	return q;
 }
 
@@ -758,7 +772,7 @@ void *_rz_large_expand(void *p, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	int err = 0;
+	int err = 0, caller = errno;
 	if (n < b.size)
 		large_shrink(&b, n);
 	else if (n > b.size)
@@ -769,6 +783,7 @@ void *_rz_large_expand(void *p, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	errno = caller;
 	return p;
 }
 

@@ -141,9 +141,12 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 		errno = ENOMEM;
 		return NULL;
 	}
+	int caller = errno;
 	void *p = RZ_RETRY_OOM(_rz_large_alloc_growing(size, align, zero, grows));
-	if (likely(p != NULL))
+	if (likely(p != NULL)) {
+		errno = caller; /* a first try that failed left ENOMEM */
 		return p;
+	}
 	int err = errno;
 	/* The delegate may map without the kernel's commit check (jemalloc
 	 * uses MAP_NORESERVE under overcommit): never let it "succeed" where
@@ -155,8 +158,7 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 		p = _rz_small_memalign(align, size);
 	else
 		p = zero ? _rz_small_calloc(1, size) : _rz_small_malloc(size);
-	if (!p)
-		errno = err;
+	errno = p ? caller : err;
 	return p;
 }
 
@@ -366,6 +368,22 @@ void *_rz_memalign(size_t align, size_t size)
 	if (size < route_threshold)
 		return RZ_RETRY_OOM(_rz_small_memalign(align, size));
 	return route_large(size, align, false, 0);
+}
+
+/* Every glibc rounds memalign's alignment up to a power of two where
+ * aligned_alloc (since 2.38) and posix_memalign refuse it: a program that
+ * calls memalign(24, n) works under glibc, so it must under rezone. */
+void *_rz_memalign_rounding(size_t align, size_t size)
+{
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= 16)
+		align = 16; /* glibc: malloc's alignment */
+	else if ((align & (align - 1)) != 0)
+		align = (size_t)1 << (64 - __builtin_clzl(align));
+	return _rz_memalign(align, size);
 }
 
 int _rz_posix_memalign(void **out, size_t align, size_t size)

@@ -53,7 +53,7 @@ RZ_EXPORT void free(void *p) { _rz_free(p); }
 RZ_EXPORT void *calloc(size_t n, size_t size) { return _rz_calloc_fast(n, size); }
 RZ_EXPORT void *realloc(void *p, size_t size) { return _rz_realloc_fast(p, size); }
 RZ_EXPORT void *reallocarray(void *p, size_t n, size_t size) { return _rz_reallocarray(p, n, size); }
-RZ_EXPORT void *memalign(size_t align, size_t size) { return _rz_memalign(align, size); }
+RZ_EXPORT void *memalign(size_t align, size_t size) { return _rz_memalign_rounding(align, size); }
 RZ_EXPORT void *aligned_alloc(size_t align, size_t size) { return _rz_memalign(align, size); }
 RZ_EXPORT int posix_memalign(void **out, size_t align, size_t size) { return _rz_posix_memalign(out, align, size); }
 RZ_EXPORT void *valloc(size_t size) { return _rz_valloc(size); }
@@ -68,7 +68,7 @@ RZ_EXPORT void *__libc_malloc(size_t size) { return _rz_malloc(size); }
 RZ_EXPORT void __libc_free(void *p) { _rz_free(p); }
 RZ_EXPORT void *__libc_calloc(size_t n, size_t size) { return _rz_calloc_fast(n, size); }
 RZ_EXPORT void *__libc_realloc(void *p, size_t size) { return _rz_realloc_fast(p, size); }
-RZ_EXPORT void *__libc_memalign(size_t align, size_t size) { return _rz_memalign(align, size); }
+RZ_EXPORT void *__libc_memalign(size_t align, size_t size) { return _rz_memalign_rounding(align, size); }
 RZ_EXPORT void *__libc_valloc(size_t size) { return _rz_valloc(size); }
 RZ_EXPORT void *__libc_pvalloc(size_t size) { return _rz_pvalloc(size); }
 

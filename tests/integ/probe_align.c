@@ -2,7 +2,8 @@
  * probe_align.c - rzprobe scenarios for the aligned allocation calls
  * (posix_memalign, aligned_alloc, memalign, valloc, pvalloc): alignment is
  * honoured for small and large sizes, bad alignments are refused with
- * EINVAL, impossible sizes with ENOMEM.
+ * EINVAL (memalign rounds them up, as glibc's does), impossible sizes with
+ * ENOMEM.
  */
 #include "config.h"
 
@@ -139,10 +140,41 @@ static int aligned_alloc_bad(int argc, char **argv)
 	return bad_alignment(USE_ALIGNED_ALLOC, "aligned_alloc");
 }
 
-static int memalign_bad(int argc, char **argv)
+/* memalign, unlike aligned_alloc and posix_memalign, rounds an alignment
+ * that is not a power of two up to one, in every glibc (0 and up to 16:
+ * malloc's 16); only an alignment above SIZE_MAX/2+1 is EINVAL. */
+static int memalign_rounds_up(int argc, char **argv)
 {
+	static const size_t cases[][2] = {
+		/* asked, at least */
+		{ 0, 16 }, { 3, 16 }, { 12, 16 }, { 24, 32 }, { 100, 128 },
+		{ 4097, 8192 }, { 3 << 20, 4 << 20 },
+	};
+	static const size_t sizes[] = { 16, PROBE_SMALL, PROBE_LARGE };
+
 	(void)argc, (void)argv;
-	return bad_alignment(USE_MEMALIGN, "memalign");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+			size_t n = sizes[s];
+			unsigned char *p = align_alloc(USE_MEMALIGN, cases[i][0], n);
+
+			CHECK(p != NULL, "memalign(%zu, %zu): errno %d",
+			      cases[i][0], n, errno);
+			CHECK((uintptr_t)p % cases[i][1] == 0, "memalign(%zu, %zu) "
+			      "= %p, not %zu-aligned", cases[i][0], n, (void *)p,
+			      cases[i][1]);
+			probe_fill(p, 0, n, 14);
+			CHECK_PATTERN(p, 0, n, 14);
+			free(p);
+		}
+	static const size_t bad[] = { SIZE_MAX / 2 + 2, SIZE_MAX };
+	for (size_t i = 0; i < 2; i++) {
+		errno = 0;
+		void *p = align_alloc(USE_MEMALIGN, bad[i], 16);
+		CHECK(p == NULL && errno == EINVAL, "memalign(%zu, 16) = %p, "
+		      "errno %d", bad[i], p, errno);
+	}
+	return 0;
 }
 
 /* Size plus alignment padding must not wrap around. */
@@ -236,7 +268,7 @@ const struct probe_cmd probe_align_cmds[] = {
 	{ "memalign_aligned", memalign_aligned },
 	{ "posix_memalign_bad", posix_memalign_bad },
 	{ "aligned_alloc_bad", aligned_alloc_bad },
-	{ "memalign_bad", memalign_bad },
+	{ "memalign_rounds_up", memalign_rounds_up },
 	{ "aligned_huge", aligned_huge },
 	{ "valloc_pvalloc", valloc_pvalloc },
 	{ "aligned_realloc", aligned_realloc },

@@ -72,3 +72,10 @@ Test(reallocarray, growth_preserves_contents)
 {
 	assert_probe_passes(NULL, "reallocarray_grow");
 }
+
+/* A mapping refused on the way to a success must not leave ENOMEM behind:
+ * a successful call keeps errno as the caller had it. */
+Test(realloc, a_large_call_that_succeeds_keeps_errno)
+{
+	assert_probe_passes(NULL, "large_success_keeps_errno");
+}
