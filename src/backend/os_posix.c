@@ -146,10 +146,10 @@ typedef int (*posix_thread_create_fn)(pthread_t *, const pthread_attr_t *,
     void *(*)(void *), void *);
 
 /* The C library's pthread_create. On Linux rezone exports its own
- * (thread_linux.c: under a memory limit it waits for the new thread to
- * set up the small delegate); rezone's helper thread needs neither that
- * set-up nor that wait, so it is created past the export. NULL: not found
- * (the helper thread is then not started; decay runs inside calls). */
+ * (thread_linux.c: under a memory limit a new thread sets up the small
+ * delegate before its start routine); rezone's helper thread never uses
+ * the delegate, so it is created past the export. NULL: not found (the
+ * helper thread is then not started; decay runs inside calls). */
 static posix_thread_create_fn posix_thread_create(void)
 {
 #if defined(__linux__)

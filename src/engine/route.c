@@ -382,7 +382,7 @@ void *_rz_memalign_rounding(size_t align, size_t size)
 	if (align <= 16)
 		align = 16; /* glibc: malloc's alignment */
 	else if ((align & (align - 1)) != 0)
-		align = (size_t)1 << (64 - __builtin_clzl(align));
+		align = (size_t)1 << (sizeof(unsigned long) * 8 - (size_t)__builtin_clzl(align));
 	return _rz_memalign(align, size);
 }
 

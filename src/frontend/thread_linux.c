@@ -14,11 +14,12 @@
  *
  * So when memory is limited (RLIMIT_AS, RLIMIT_DATA, or commit charged:
  * _rz_thread_boot_wanted), the new thread first runs a trampoline that
- * sets the delegate up (one small malloc and free, the work its first
- * malloc would do), then the program's start routine: by the time the
- * thread runs any of the program's code, its allocator state is there.
- * What this cannot cover: a thread that has not started running yet when
- * the process exhausts its memory.
+ * sets the delegate up (a mallctl read that fetches jemalloc's thread
+ * state in full, the work its first malloc would do), then the program's
+ * start routine: by the time the thread runs any of the program's code,
+ * its allocator state is there. What this cannot cover: a thread that has
+ * not started running yet when the process exhausts its memory, and one
+ * created before the limit was set.
  * pthread_create does not wait for that set-up. Waiting covered that case
  * too, but cost 2-4x per thread under a limit (8 threads created then
  * joined, 2 cores: 62-91 us per thread before, 127-341 us waiting).
