@@ -124,6 +124,10 @@ void _rz_os_wait_reset(void) RZ_HIDDEN;
 /* Starts a detached helper thread running fn(arg), with every signal
  * blocked and a small stack; 0 or an errno value. */
 int _rz_os_thread_start(void *(*fn)(void *), void *arg) RZ_HIDDEN;
+/* The C library's pthread_create, looked up past rezone's own export
+ * (Linux: thread_linux.c), as dlsym returns it; NULL if not found. Its
+ * one lookup serves the front end's wrapper and the helper thread. */
+void *_rz_os_libc_pthread_create(void) RZ_HIDDEN;
 
 /* Environment lookup that never allocates (safe before libc is ready). */
 const char *_rz_os_getenv(const char *name) RZ_HIDDEN;

@@ -145,29 +145,30 @@ void _rz_os_wait_reset(void)
 typedef int (*posix_thread_create_fn)(pthread_t *, const pthread_attr_t *,
     void *(*)(void *), void *);
 
-/* The C library's pthread_create. On Linux rezone exports its own
- * (thread_linux.c: under a memory limit a new thread sets up the small
- * delegate before its start routine); rezone's helper thread never uses
- * the delegate, so it is created past the export. NULL: not found (the
- * helper thread is then not started; decay runs inside calls). */
-static posix_thread_create_fn posix_thread_create(void)
+/* On Linux rezone exports its own pthread_create (thread_linux.c: under a
+ * memory limit a new thread sets up the small delegate before its start
+ * routine); the C library's is the next definition. Racing threads store
+ * the same pointer. */
+void *_rz_os_libc_pthread_create(void)
 {
 #if defined(__linux__)
-	static posix_thread_create_fn next;
-	posix_thread_create_fn fn = __atomic_load_n(&next, __ATOMIC_RELAXED);
+	static void *next;
+	void *fn = __atomic_load_n(&next, __ATOMIC_RELAXED);
 	if (!fn) {
-		fn = (posix_thread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+		fn = dlsym(RTLD_NEXT, "pthread_create");
 		__atomic_store_n(&next, fn, __ATOMIC_RELAXED);
 	}
 	return fn;
 #else
-	return pthread_create;
+	return (void *)pthread_create;
 #endif
 }
 
 int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 {
-	posix_thread_create_fn create = posix_thread_create();
+	/* rezone's helper thread never uses the delegate: created past the
+	 * export. Not found: not started (decay then runs inside calls). */
+	posix_thread_create_fn create = (posix_thread_create_fn)_rz_os_libc_pthread_create();
 	if (!create)
 		return EAGAIN;
 	/* Signals blocked: the program's handlers must never run on a thread

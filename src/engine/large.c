@@ -335,27 +335,9 @@ static int large_reuse(struct _rz_cached *c, size_t size, bool zero,
 static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
     bool cached_only);
 
-/* A mapping refused on the way to a success (with its headroom, then
- * without) leaves ENOMEM in errno; a call that succeeds must leave errno
- * as its caller had it (memalign(2^36, 3 MiB), realloc of 1 MiB to 4 GiB
- * and to 12 GiB all returned a block with errno ENOMEM). */
-#define LARGE_KEEP_ERRNO(expr)                                               \
-	__extension__({                                                      \
-		int e_ = errno;                                              \
-		__typeof__(expr) r_ = (expr);                                \
-		if (r_)                                                      \
-			errno = e_;                                          \
-		r_;                                                          \
-	})
-
-void *_rz_large_alloc(size_t size, size_t align, bool zero)
-{
-	return LARGE_KEEP_ERRNO(large_alloc(size, align, zero, 0, false));
-}
-
 void *_rz_large_alloc_growing(size_t size, size_t align, bool zero, uint32_t grows)
 {
-	return LARGE_KEEP_ERRNO(large_alloc(size, align, zero, grows, false));
+	return large_alloc(size, align, zero, grows, false);
 }
 
 void *_rz_large_alloc_cached(size_t size, uint32_t grows)
@@ -633,6 +615,10 @@ static void *large_resize_locked(struct _rz_rec *r, struct _rz_block *bp, void *
 void *_rz_large_resize(void *p, size_t size, const char *call)
 {
 	struct _rz_block b;
+	/* A mapping refused on the way to a success (a move, then a copy
+	 * with headroom, then without) leaves ENOMEM in errno: a resize that
+	 * succeeds leaves errno as its caller had it (1 MiB to 4 GiB and to
+	 * 12 GiB returned the block with errno ENOMEM). */
 	int caller = errno;
 	large_op_begin();
 	struct _rz_rec *r = _rz_table_acquire((uintptr_t)p, &b);
@@ -722,7 +708,7 @@ static void *large_resize_locked(struct _rz_rec *r, struct _rz_block *bp, void *
 	_rz_table_release(r, &b);
 	/* Whatever stopped the move (ENOTSUP, ENOMEM, EFAULT over split
 	 * mappings, EAGAIN on locked memory), copying may still work; if it
-	 * does not, the caller sees ENOMEM (from _rz_large_alloc) and keeps
+	 * does not, the caller sees ENOMEM (from _rz_large_alloc_growing) and keeps
 	 * its block. */
 	void *q = _rz_large_alloc_growing(size, b.align_log ? (size_t)1 << b.align_log : 0,
 	    false, b.grows + 1);

@@ -21,16 +21,17 @@
 /* Sets up the table and the cache; 0 or errno. Called once by _rz_init. */
 int _rz_large_init(void) RZ_HIDDEN;
 
-/* A new block of at least size bytes aligned to align (0: page). */
-void *_rz_large_alloc(size_t size, size_t align, bool zero) RZ_HIDDEN;
-/* The same for a block that is growing (a small block realloc'ed past
- * the threshold, a copied block): reserves headroom as if it had outgrown
- * its reservation `grows` times. */
+/* A new block of at least size bytes aligned to align (0: page), for a
+ * block that has outgrown its reservation `grows` times (0: a new one; a
+ * small block realloc'ed past the threshold, a copied block: more), which
+ * sizes its headroom. errno may hold ENOMEM from a refused try even on
+ * success: the engine's entry points (route_large, _rz_large_resize)
+ * restore the caller's. */
+void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
+    uint32_t grows) RZ_HIDDEN;
 /* A large block from a cached mapping only; NULL (errno kept) when the
  * cache has none that holds size, and no system call is made to map. */
 void *_rz_large_alloc_cached(size_t size, uint32_t grows) RZ_HIDDEN;
-void *_rz_large_alloc_growing(size_t size, size_t align, bool zero,
-    uint32_t grows) RZ_HIDDEN;
 /* Frees a block the caller found in the table. */
 void _rz_large_free(void *p, const char *call) RZ_HIDDEN;
 /* Resizes a large block to size bytes (size stays large); may move it. */

@@ -144,7 +144,10 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 	int caller = errno;
 	void *p = RZ_RETRY_OOM(_rz_large_alloc_growing(size, align, zero, grows));
 	if (likely(p != NULL)) {
-		errno = caller; /* a first try that failed left ENOMEM */
+		/* A refused try (with headroom; before the reclaim) left
+		 * ENOMEM: a call that succeeds keeps the caller's errno
+		 * (memalign(2^36, 3 MiB) returned its block with ENOMEM). */
+		errno = caller;
 		return p;
 	}
 	int err = errno;

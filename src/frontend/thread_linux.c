@@ -29,11 +29,10 @@
  * set-up and teardown they would have skipped (59-71 -> 97-238 us).
  * Without a limit nothing changes: the C library's pthread_create is
  * called directly.
- * May include: engine/engine.h, <dlfcn.h>, <pthread.h>.
+ * May include: engine/engine.h, <pthread.h>.
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
 
@@ -52,22 +51,16 @@ RZ_EXPORT int pthread_create(pthread_t *restrict thread,
     const pthread_attr_t *restrict attr, void *(*start)(void *),
     void *restrict arg);
 
-static thread_create_fn thread_real_create;
-
-/* The C library's pthread_create (the next definition after rezone's).
- * Racing threads store the same pointer. dlsym may allocate: the engine
- * sets itself up on that first malloc. */
+/* The C library's pthread_create (the backend's one lookup, past this
+ * export). dlsym may allocate: the engine sets itself up on that first
+ * malloc. */
 static thread_create_fn thread_next(void)
 {
-	thread_create_fn fn = __atomic_load_n(&thread_real_create, __ATOMIC_RELAXED);
+	thread_create_fn fn = (thread_create_fn)_rz_os_libc_pthread_create();
 	if (!fn) {
-		fn = (thread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-		if (!fn) {
-			static const char msg[] = "rezone: cannot find the C library's pthread_create\n";
-			_rz_os_write_err(msg, sizeof(msg) - 1);
-			_rz_os_abort();
-		}
-		__atomic_store_n(&thread_real_create, fn, __ATOMIC_RELAXED);
+		static const char msg[] = "rezone: cannot find the C library's pthread_create\n";
+		_rz_os_write_err(msg, sizeof(msg) - 1);
+		_rz_os_abort();
 	}
 	return fn;
 }
