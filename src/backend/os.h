@@ -128,6 +128,9 @@ int _rz_os_thread_start(void *(*fn)(void *), void *arg) RZ_HIDDEN;
  * (Linux: thread_linux.c), as dlsym returns it; NULL if not found. Its
  * one lookup serves the front end's wrapper and the helper thread. */
 void *_rz_os_libc_pthread_create(void) RZ_HIDDEN;
+/* The same for C11's thrd_create (Linux; NULL elsewhere or if the C
+ * library has none). */
+void *_rz_os_libc_thrd_create(void) RZ_HIDDEN;
 
 /* Environment lookup that never allocates (safe before libc is ready). */
 const char *_rz_os_getenv(const char *name) RZ_HIDDEN;

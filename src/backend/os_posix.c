@@ -149,18 +149,38 @@ typedef int (*posix_thread_create_fn)(pthread_t *, const pthread_attr_t *,
  * memory limit a new thread sets up the small delegate before its start
  * routine); the C library's is the next definition. Racing threads store
  * the same pointer. */
+#if defined(__linux__)
+/* dlsym(RTLD_NEXT, name), cached in *slot. dlsym may allocate: the
+ * engine sets itself up on that first malloc. Two threads racing here
+ * store the same value. */
+static void *libc_next(void **slot, const char *name)
+{
+	void *fn = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (!fn) {
+		fn = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, fn, __ATOMIC_RELAXED);
+	}
+	return fn;
+}
+#endif
+
 void *_rz_os_libc_pthread_create(void)
 {
 #if defined(__linux__)
 	static void *next;
-	void *fn = __atomic_load_n(&next, __ATOMIC_RELAXED);
-	if (!fn) {
-		fn = dlsym(RTLD_NEXT, "pthread_create");
-		__atomic_store_n(&next, fn, __ATOMIC_RELAXED);
-	}
-	return fn;
+	return libc_next(&next, "pthread_create");
 #else
 	return (void *)pthread_create;
+#endif
+}
+
+void *_rz_os_libc_thrd_create(void)
+{
+#if defined(__linux__)
+	static void *next;
+	return libc_next(&next, "thrd_create");
+#else
+	return NULL;
 #endif
 }
 

@@ -29,12 +29,20 @@
  * set-up and teardown they would have skipped (59-71 -> 97-238 us).
  * Without a limit nothing changes: the C library's pthread_create is
  * called directly.
- * May include: engine/engine.h, <pthread.h>.
+ * C11's thrd_create gets the same treatment: glibc's calls its internal
+ * pthread_create, past this export, so without its own wrapper a C11
+ * thread under a limit crashed the same way. It forwards to the C
+ * library's thrd_create (which marks the thread as C11: an int result,
+ * thrd_exit, thrd_join), with a trampoline of C11's type.
+ * May include: engine/engine.h, <pthread.h>, <threads.h>.
  */
 #include "config.h"
 
 #include <pthread.h>
 #include <stddef.h>
+#if defined(HAVE_THREADS_H)
+#include <threads.h>
+#endif
 
 #include "engine/engine.h"
 
@@ -96,3 +104,41 @@ RZ_EXPORT int pthread_create(pthread_t *restrict thread,
 		_rz_free(note);
 	return err;
 }
+
+#if defined(HAVE_THREADS_H)
+typedef int (*thrd_create_fn)(thrd_t *, thrd_start_t, void *);
+
+RZ_EXPORT int thrd_create(thrd_t *thr, thrd_start_t start, void *arg);
+
+struct thrd_start_note {
+	thrd_start_t start;
+	void *arg;
+};
+
+static int thrd_trampoline(void *p)
+{
+	struct thrd_start_note note = *(struct thrd_start_note *)p;
+	_rz_thread_boot();
+	_rz_free(p);
+	return note.start(note.arg);
+}
+
+RZ_EXPORT int thrd_create(thrd_t *thr, thrd_start_t start, void *arg)
+{
+	thrd_create_fn create = (thrd_create_fn)_rz_os_libc_thrd_create();
+	struct thrd_start_note *note;
+	if (!create) {
+		static const char msg[] = "rezone: cannot find the C library's thrd_create\n";
+		_rz_os_write_err(msg, sizeof(msg) - 1);
+		_rz_os_abort();
+	}
+	if (!_rz_thread_boot_wanted() || !(note = _rz_malloc(sizeof(*note))))
+		return create(thr, start, arg);
+	note->start = start;
+	note->arg = arg;
+	int err = create(thr, thrd_trampoline, note);
+	if (err != thrd_success)
+		_rz_free(note);
+	return err;
+}
+#endif

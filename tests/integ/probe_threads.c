@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <threads.h>
 
 #include "probe.h"
 
@@ -102,17 +103,26 @@ static void *late_worker(void *arg)
 	return NULL;
 }
 
-/* threads_late_start [THREADS]: under RLIMIT_AS, threads are created
+static int late_worker_c11(void *arg)
+{
+	late_worker(arg);
+	return 0;
+}
+
+/* threads_late_start [THREADS [c11]]: under RLIMIT_AS, threads are created
  * while memory is still plentiful, start and wait; the main thread then
  * fills the address space up to the limit, and only then do the threads
  * make their first allocation.
  * Each must get a block or NULL with ENOMEM, as under glibc (glibc's
  * tst-malloc-thread-fail); the small delegate must not crash setting up
- * the thread (src/frontend/thread_linux.c). */
+ * the thread (src/frontend/thread_linux.c). With "c11", the threads are
+ * C11's (thrd_create, whose stack size comes from the process default). */
 static int threads_late_start(int argc, char **argv)
 {
 	unsigned nthreads = arg_or(argc, argv, 0, 8);
+	bool c11 = argc > 1 && strcmp(argv[1], "c11") == 0;
 	pthread_t tid[64];
+	thrd_t ctid[64];
 	pthread_attr_t attr;
 
 	CHECK(nthreads <= 64, "at most 64 threads, not %u", nthreads);
@@ -120,14 +130,20 @@ static int threads_late_start(int argc, char **argv)
 	CHECK(pthread_barrier_init(&late_start, NULL, nthreads + 1) == 0, "barrier");
 	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
 	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0, "stack size");
+	if (c11)
+		CHECK(pthread_setattr_default_np(&attr) == 0, "default stack size");
 	struct rlimit old, lim;
 	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
 	lim = old;
 	lim.rlim_cur = probe_vm_bytes() + (64 + 2 * nthreads) * PROBE_MIB;
 	CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
 	for (unsigned i = 0; i < nthreads; i++)
-		CHECK(pthread_create(&tid[i], &attr, late_worker, NULL) == 0,
-		      "pthread_create %u", i);
+		if (c11)
+			CHECK(thrd_create(&ctid[i], late_worker_c11, NULL) == thrd_success,
+			      "thrd_create %u", i);
+		else
+			CHECK(pthread_create(&tid[i], &attr, late_worker, NULL) == 0,
+			      "pthread_create %u", i);
 	pthread_barrier_wait(&late_running);
 	/* Large blocks, then ever smaller ones, until nothing is left. */
 	struct link { struct link *next; } *head = NULL;
@@ -143,7 +159,10 @@ static int threads_late_start(int argc, char **argv)
 		}
 	pthread_barrier_wait(&late_start);
 	for (unsigned i = 0; i < nthreads; i++)
-		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
+		if (c11)
+			CHECK(thrd_join(ctid[i], NULL) == thrd_success, "thrd_join %u", i);
+		else
+			CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
 	setrlimit(RLIMIT_AS, &old);
 	while (head) {
 		struct link *next = head->next;
@@ -183,8 +202,21 @@ static void *ends_by_cancel(void *arg)
 	return NULL;
 }
 
+static int c11_ends_by_return(void *arg)
+{
+	free(malloc(PROBE_SMALL));
+	return *(int *)arg;
+}
+
+static int c11_ends_by_exit(void *arg)
+{
+	free(malloc(PROBE_SMALL));
+	thrd_exit(*(int *)arg + 1);
+}
+
 /* threads_start_contract [limit]: a thread's result reaches pthread_join
- * whether it returns, calls pthread_exit or is cancelled. With "limit",
+ * whether it returns, calls pthread_exit or is cancelled, and a C11
+ * thread's reaches thrd_join whether it returns or calls thrd_exit. With "limit",
  * under a (generous) RLIMIT_AS, where rezone starts threads through its
  * trampoline (src/frontend/thread_linux.c). */
 static int threads_start_contract(int argc, char **argv)
@@ -208,6 +240,14 @@ static int threads_start_contract(int argc, char **argv)
 	CHECK(pthread_create(&t, NULL, ends_by_cancel, NULL) == 0, "create");
 	CHECK(pthread_cancel(t) == 0, "pthread_cancel");
 	CHECK(pthread_join(t, &r) == 0 && r == PTHREAD_CANCELED, "cancelled thread gave %p", r);
+	/* C11's threads end with an int (src/frontend/thread_linux.c). */
+	static int code = 41;
+	thrd_t c;
+	int res = 0;
+	CHECK(thrd_create(&c, c11_ends_by_return, &code) == thrd_success, "thrd_create");
+	CHECK(thrd_join(c, &res) == thrd_success && res == 41, "C11 thread returned %d", res);
+	CHECK(thrd_create(&c, c11_ends_by_exit, &code) == thrd_success, "thrd_create");
+	CHECK(thrd_join(c, &res) == thrd_success && res == 42, "thrd_exit gave %d", res);
 	if (limit)
 		setrlimit(RLIMIT_AS, &old);
 	return 0;

@@ -1,7 +1,7 @@
 /*
  * test_exports.c - specification of librezone.so's dynamic symbol table:
  * the whole malloc family, the rezone API, dlopen/dlmopen and
- * pthread_create are exported, exactly those, and nothing of
+ * pthread_create and thrd_create are exported, exactly those, and nothing of
  * the embedded jemalloc or of rezone's internals leaks out, where it could
  * clash with another copy of jemalloc in the same process.
  */
@@ -102,11 +102,11 @@ Test(exports, library_exports_dlopen_and_dlmopen)
 	exports_require_functions(dl);
 }
 
-Test(exports, library_exports_pthread_create)
+Test(exports, library_exports_pthread_create_and_thrd_create)
 {
 	/* New threads set up the small delegate first
 	 * (src/frontend/thread_linux.c). */
-	static const char *const th[] = { "pthread_create", NULL };
+	static const char *const th[] = { "pthread_create", "thrd_create", NULL };
 
 	exports_require_functions(th);
 }
@@ -124,6 +124,7 @@ Test(exports, library_exports_exactly_its_list)
 		"__libc_valloc", "__libc_pvalloc", "__libc_mallinfo", "__libc_mallopt",
 		"rezone_expand", "rezone_stats", "rezone_version",
 		"dlopen", "dlmopen", "mlockall", "munlockall", "pthread_create",
+		"thrd_create",
 		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info", "mallopt",
 		"malloc_trim",
 		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",

@@ -29,6 +29,13 @@ Test(threads, threads_first_allocating_after_memory_ran_out_get_null_not_a_crash
 	assert_probe_passes(NULL, "threads_late_start", "8");
 }
 
+/* The same with C11 threads: glibc's thrd_create does not call the
+ * exported pthread_create, so rezone wraps it too. */
+Test(threads, c11_threads_first_allocating_after_memory_ran_out_get_null_not_a_crash)
+{
+	assert_probe_passes(NULL, "threads_late_start", "8", "c11");
+}
+
 /* A thread's result reaches pthread_join however it ends (return,
  * pthread_exit, cancellation), with and without a memory limit (with one,
  * rezone's pthread_create starts it through a trampoline). */
