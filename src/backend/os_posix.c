@@ -145,14 +145,14 @@ void _rz_os_wait_reset(void)
 typedef int (*posix_thread_create_fn)(pthread_t *, const pthread_attr_t *,
     void *(*)(void *), void *);
 
-/* On Linux rezone exports its own pthread_create (thread_linux.c: under a
- * memory limit a new thread sets up the small delegate before its start
- * routine); the C library's is the next definition. Racing threads store
- * the same pointer. */
+/* On Linux rezone exports its own pthread_create and thrd_create
+ * (thread_linux.c: under a memory limit a new thread sets up the small
+ * delegate before its start routine); the C library's are the next
+ * definitions. */
 #if defined(__linux__)
 /* dlsym(RTLD_NEXT, name), cached in *slot. dlsym may allocate: the
- * engine sets itself up on that first malloc. Two threads racing here
- * store the same value. */
+ * engine sets itself up on that first malloc. Racing threads store the
+ * same pointer. */
 static void *libc_next(void **slot, const char *name)
 {
 	void *fn = __atomic_load_n(slot, __ATOMIC_RELAXED);
