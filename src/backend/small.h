@@ -85,6 +85,11 @@ void _rz_small_thread_boot(void) RZ_HIDDEN;
 /* Set once by the engine: what the delegate calls when the OS refuses it
  * memory; true when it freed some, and the delegate then retries once. */
 void _rz_small_set_reclaim(bool (*reclaim)(void)) RZ_HIDDEN;
+/* Called by the engine's set-up, before jemalloc's own (rezone's
+ * constructor runs first): under RLIMIT_AS or RLIMIT_DATA, jemalloc is
+ * told to give freed address space back to the OS (retain:false) rather
+ * than keep it mapped for reuse, so that _rz_small_trim can return it. */
+void _rz_small_configure(bool address_limited) RZ_HIDDEN;
 /* Fork: the delegate's own locks (jemalloc's fork handlers, which it
  * would otherwise register itself). The engine takes them before its own
  * and releases them after, the order the reclaim above takes them in
@@ -137,6 +142,7 @@ static inline void _rz_small_free_unaligned(void *p) { _rz_small_free(p); }
 #define RZ_SMALL_THREAD_BOOT 0
 static inline void _rz_small_thread_boot(void) {}
 static inline void _rz_small_set_reclaim(bool (*reclaim)(void)) { (void)reclaim; }
+static inline void _rz_small_configure(bool address_limited) { (void)address_limited; }
 static inline void _rz_small_prefork(void) {}
 static inline void _rz_small_postfork_parent(void) {}
 static inline void _rz_small_postfork_child(void) {}
@@ -154,7 +160,9 @@ static inline bool _rz_small_allows_helper_thread(void) { return true; }
 #endif
 
 /* Returns the delegate's free but still resident pages to the OS (what
- * malloc_trim asks); true when it released some. Not on a hot path. */
+ * malloc_trim asks), and under an address-space limit their address space
+ * too (_rz_small_configure); true when it released some. Not on a hot
+ * path, and never from inside the delegate (its locks). */
 bool _rz_small_trim(void) RZ_HIDDEN;
 /* The delegate's own figures, in bytes; 0 for what it cannot tell. */
 struct _rz_small_info {

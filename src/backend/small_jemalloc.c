@@ -67,6 +67,33 @@ void _rz_small_thread_boot(void)
 	(void)rzje_mallctl("thread.tcache.enabled", &on, &len, NULL, 0);
 }
 
+/* ---- jemalloc's options ------------------------------------------------------ */
+
+/*
+ * jemalloc reads its options once, when it initialises, from this string
+ * (its own weak definition, renamed, is replaced by this one), then from
+ * MALLOC_CONF, which can override it. jemalloc's constructor initialises
+ * it at load time, after rezone's (preload_linux.c), which calls
+ * _rz_small_configure through the engine's set-up.
+ * On Linux jemalloc keeps the address space of the memory it frees mapped
+ * for reuse (retain), and purging only drops the pages. Under RLIMIT_AS or
+ * RLIMIT_DATA (which counts private writable mappings) that space stays
+ * charged: a program that filled 900 MiB with 4000-byte blocks and freed
+ * them all could not get malloc(500 MiB) under ulimit -v 1500000, where
+ * glibc gives its heap back and succeeds. With retain:false a purge
+ * unmaps it, and the engine's reclaim purges when a mapping fails.
+ * Without a limit, retain stays on: it keeps the number of mappings low
+ * and is jemalloc's choice on Linux.
+ */
+const char *rzje_malloc_conf RZ_HIDDEN;
+const char *rzje_malloc_conf;
+
+void _rz_small_configure(bool address_limited)
+{
+	if (address_limited)
+		__atomic_store_n(&rzje_malloc_conf, "retain:false", __ATOMIC_RELAXED);
+}
+
 /* ---- jemalloc's view of the OS ---------------------------------------------- */
 
 static bool (*small_reclaim)(void);
@@ -175,9 +202,9 @@ void _rz_small_info(struct _rz_small_info *out)
 bool _rz_small_trim(void)
 {
 	small_refresh();
-	size_t before = small_stat("stats.resident");
+	size_t resident = small_stat("stats.resident"), mapped = small_stat("stats.mapped");
 	if (rzje_mallctl(SMALL_PURGE_ALL, NULL, NULL, NULL, 0) != 0)
 		return false;
 	small_refresh();
-	return small_stat("stats.resident") < before;
+	return small_stat("stats.resident") < resident || small_stat("stats.mapped") < mapped;
 }

@@ -246,6 +246,25 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
 #endif
 }
 
+#if defined(HAVE_MREMAP_MAYMOVE)
+/* No room for a destination beside the source, as under RLIMIT_AS when
+ * the block is a third of it or more (512 MiB to 1 GiB under ulimit -v
+ * 1500000, with 80 MiB live elsewhere, failed where glibc's realloc
+ * succeeds): the kernel picks the place and charges only the growth. The
+ * result is page-aligned only, which is all a block that may move needs
+ * (large_move). Free commit only, where the reservation is one mapping;
+ * with strict commit the open part is several (one per growth), and
+ * mremap over them fails with EFAULT, so such a block is copied. */
+static int linux_move_anywhere(void *p, size_t old_size, size_t new_size, void **out)
+{
+	void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		return errno;
+	*out = q;
+	return 0;
+}
+#endif
+
 int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
     size_t new_size, void **out)
 {
@@ -255,6 +274,8 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 	size_t align = new_size >= LINUX_HUGE_ALIGN ? LINUX_HUGE_ALIGN : _rz_caps.page_size;
 	void *dst;
 	int err = linux_map_aligned(new_size, align, PROT_NONE, &dst);
+	if (err == ENOMEM && _rz_caps.commit_is_free)
+		return linux_move_anywhere(p, old_size, new_size, out);
 	if (err)
 		return err;
 	size_t len = old_size;

@@ -42,6 +42,7 @@ static int route_state; /* 0: not set up, 1: setting up, 2: ready */
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 static bool route_reclaim(void);
+static bool route_reclaim_large(void);
 
 void _rz_route_set_thresholds(size_t threshold)
 {
@@ -67,6 +68,10 @@ void _rz_init(void)
 		return;
 	}
 	_rz_options_load();
+	/* Before the delegate's own set-up (it reads its options once). */
+	size_t as_limit, data_limit;
+	_rz_os_limits(&as_limit, &data_limit);
+	_rz_small_configure(as_limit != 0 || data_limit != 0);
 	/* Guard mode is strict commit plus poisoning on free: only the
 	 * block's own pages are ever accessible. */
 	_rz_os_init(_rz_opt.strict_commit || _rz_opt.guard);
@@ -88,8 +93,9 @@ void _rz_init(void)
 	route_page_mask = _rz_opt.check_unknown ? 0 : _rz_caps.page_size - 1;
 	if (_rz_caps.va_size != 0 && _rz_caps.va_size < _rz_route_max_request)
 		_rz_route_max_request = _rz_caps.va_size;
-	/* Delegates that see their own out-of-memory return the cache there. */
-	_rz_small_set_reclaim(route_reclaim);
+	/* Delegates that see their own out-of-memory return the cache there
+	 * (not their own free memory: they hold their locks then). */
+	_rz_small_set_reclaim(route_reclaim_large);
 	_rz_route_set_thresholds(threshold);
 	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);
 }
@@ -97,12 +103,26 @@ void _rz_init(void)
 /* Out of memory: freed large mappings kept in the cache, and headroom
  * behind live blocks, hold address space and pages (which count against
  * RLIMIT_AS, RLIMIT_DATA and commit limits). Returns them and says whether
- * a retry can help. */
-static __attribute__((noinline, cold)) bool route_reclaim(void)
+ * a retry can help. The delegate calls this one from inside itself. */
+static __attribute__((noinline, cold)) bool route_reclaim_large(void)
 {
 	int saved = errno;
 	bool freed = __atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 &&
 	    _rz_large_reclaim() != 0;
+	errno = saved;
+	return freed;
+}
+
+/* The same from the engine, outside the delegate: the delegate's free
+ * pages too, and under an address-space limit their address space
+ * (_rz_small_configure). A program that freed 900 MiB of small blocks
+ * then got NULL for malloc(500 MiB) under ulimit -v 1500000. */
+static __attribute__((noinline, cold)) bool route_reclaim(void)
+{
+	bool freed = route_reclaim_large();
+	int saved = errno;
+	if (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 && _rz_small_trim())
+		freed = true;
 	errno = saved;
 	return freed;
 }

@@ -73,8 +73,10 @@ RZ_EXPORT void *__libc_valloc(size_t size) { return _rz_valloc(size); }
 RZ_EXPORT void *__libc_pvalloc(size_t size) { return _rz_pvalloc(size); }
 
 /* Set up before main and before the program can start threads, so that
- * options are read once and fork handlers are in place. */
-__attribute__((constructor)) static void preload_init(void)
+ * options are read once and fork handlers are in place; and before the
+ * embedded jemalloc's own constructor (a priority runs first), which reads
+ * the options the engine's set-up gives it (_rz_small_configure). */
+__attribute__((constructor(101))) static void preload_init(void)
 {
 	_rz_init();
 	_rz_fork_install();

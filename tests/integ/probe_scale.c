@@ -207,6 +207,97 @@ static int scale_limit(int argc, char **argv)
 	return 0;
 }
 
+/* Runs "rzprobe SCENARIO which" in a child under RLIMIT_AS or RLIMIT_DATA
+ * (which: "as" or "data") of the child's current use plus extra bytes, set
+ * before the exec: the allocator then starts under the limit, as under
+ * ulimit. Returns the child's result (PROBE_SKIP if no limit can be set). */
+static int limit_exec(const char *scenario, const char *which, size_t extra)
+{
+	int res = strcmp(which, "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		size_t used = status_bytes(res == RLIMIT_DATA ? "VmData" : "VmSize");
+		struct rlimit rl = { used + extra, used + extra };
+		if (setrlimit(res, &rl) != 0)
+			_exit(PROBE_SKIP);
+		char *args[] = { (char *)"rzprobe", (char *)scenario, (char *)which, NULL };
+		execv("/proc/self/exe", args);
+		_exit(PROBE_SKIP);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
+		return PROBE_SKIP;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s under the limit: %s %d",
+	      scenario, WIFEXITED(status) ? "exit status" : "signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
+/* limit-small-freed as|data: started under a limit of 1 GiB beyond its
+ * use, the program fills 640 MiB with 4000-byte blocks, frees them all,
+ * then asks for one 640 MiB block. glibc gives its heap back; the small
+ * delegate must too (it kept the address space mapped: NULL). */
+static int scale_limit_small_freed(int argc, char **argv)
+{
+	return limit_exec("limit-small-freed-child", argc > 0 ? argv[0] : "as", GiB);
+}
+
+static int scale_limit_small_freed_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	enum { SIZE = 4000 };
+	size_t n = 640 * MiB / SIZE;
+	void **blocks = malloc(n * sizeof(*blocks));
+	CHECK(blocks != NULL, "malloc of the pointer array");
+	for (size_t i = 0; i < n; i++) {
+		blocks[i] = malloc(SIZE);
+		CHECK(blocks[i] != NULL, "small block %zu of %zu failed", i, n);
+		memset(blocks[i], 1, 64);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(blocks[i]);
+	errno = 0;
+	unsigned char *big = malloc(640 * MiB);
+	CHECK(big != NULL, "malloc(640 MiB) after freeing 640 MiB of small blocks: %s "
+	      "(VmSize %zu MiB)", strerror(errno), status_bytes("VmSize") >> 20);
+	big[0] = big[640 * MiB - 1] = 1;
+	free(big);
+	free(blocks);
+	return 0;
+}
+
+/* limit-realloc-doubling as|data: under a limit of 1280 MiB beyond its
+ * use, with an 80 MiB block live, a block doubled from 1 byte reaches
+ * 1 GiB, as under glibc (whose mremap is charged only the growth; a
+ * destination mapped beside the source needs 1.5 GiB at 512 MiB). */
+static int scale_limit_realloc_doubling(int argc, char **argv)
+{
+	return limit_exec("limit-realloc-doubling-child", argc > 0 ? argv[0] : "as", 1280 * MiB);
+}
+
+static int scale_limit_realloc_doubling_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	unsigned char *keep = malloc(80 * MiB);
+	CHECK(keep != NULL, "malloc(80 MiB)");
+	keep[0] = 1;
+	unsigned char *q = malloc(1);
+	CHECK(q != NULL, "malloc(1)");
+	for (size_t s = 2; s <= GiB; s *= 2) {
+		errno = 0;
+		unsigned char *r = realloc(q, s);
+		CHECK(r != NULL, "realloc to %zu MiB failed: %s (VmSize %zu MiB)", s >> 20,
+		      strerror(errno), status_bytes("VmSize") >> 20);
+		q = r;
+		q[s - 1] = 1;
+	}
+	free(q);
+	free(keep);
+	return 0;
+}
+
 enum { SMALL_KEPT = 2000 };
 static void *small_kept[SMALL_KEPT];
 
@@ -509,6 +600,10 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "vector-reuse", scale_vector_reuse },
 	{ "impossible", scale_impossible },
 	{ "limit", scale_limit },
+	{ "limit-small-freed", scale_limit_small_freed },
+	{ "limit-small-freed-child", scale_limit_small_freed_child },
+	{ "limit-realloc-doubling", scale_limit_realloc_doubling },
+	{ "limit-realloc-doubling-child", scale_limit_realloc_doubling_child },
 	{ "aligned-free-scale", scale_aligned_free },
 	{ "mlock", scale_mlock },
 	{ "decay", scale_decay },

@@ -43,6 +43,32 @@ Test(scale, many_growing_buffers_then_a_big_block_fit_under_a_data_limit)
 	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "limit", "data");
 }
 
+/* Started under a limit (ulimit -v / -d): small blocks filling most of it,
+ * all freed, leave room for one big block, as glibc's heap does (the small
+ * delegate kept their address space: NULL). */
+Test(scale, freed_small_blocks_make_room_for_a_big_one_under_an_address_space_limit)
+{
+	assert_probe_passes(NULL, "limit-small-freed", "as");
+}
+
+Test(scale, freed_small_blocks_make_room_for_a_big_one_under_a_data_limit)
+{
+	assert_probe_passes(NULL, "limit-small-freed", "data");
+}
+
+/* A block doubled to 1 GiB under an address-space limit that holds it
+ * once, not twice: the move is charged only the growth, as glibc's mremap
+ * is. Free commit only: with strict commit (and guard mode, strict too) a
+ * block's open part is several mappings, which mremap cannot move in one
+ * call, so it is copied, and fails there (src/backend/vm_linux.c).
+ * RLIMIT_DATA does not count the PROT_NONE destination, so it never
+ * failed there. */
+Test(scale, a_block_doubled_to_a_limit_it_fits_once_moves_without_a_second_copy)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD", "REZONE_STRICT_COMMIT"),
+	    "limit-realloc-doubling", "as");
+}
+
 Test(scale, page_aligned_small_frees_cost_the_same_with_60000_live_large_blocks)
 {
 	/* 4 KiB must be a small size for the scenario to mean anything; guard
