@@ -229,6 +229,10 @@ void _rz_options_load(void)
 		 * not parse would be caught by the unit tests (all zero). */
 		(void)opt_parse(row, row->def, &v);
 		const char *s = _rz_os_getenv(row->env);
+		/* Empty is unset (VAR= in a shell script clears an option),
+		 * not a malformed value worth a warning. */
+		if (s && *s == '\0')
+			s = NULL;
 		const char *why = s ? opt_parse(row, s, &v) : NULL;
 		if (why) {
 			opt_warn(row, s, why);

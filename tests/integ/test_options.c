@@ -170,6 +170,17 @@ Test(options, bad_size_names_the_suffixes_and_the_default)
 	expect_large(PROBE_ENV("REZONE_LARGE_THRESHOLD=lots"), "262144", true);
 }
 
+/* VAR= in a shell script clears an option: no warning, the default. */
+Test(options, empty_values_are_unset_and_print_nothing)
+{
+	char line[512];
+
+	cr_assert_eq(option_warnings(PROBE_ENV("REZONE_LARGE_THRESHOLD=", "REZONE_HEADROOM=",
+					       "REZONE_GUARD="), line, sizeof(line)), 0,
+		     "warned: %s", line);
+	expect_large(PROBE_ENV("REZONE_LARGE_THRESHOLD="), "262144", true);
+}
+
 Test(options, bad_switch_says_0_or_1)
 {
 	char line[512];
