@@ -246,13 +246,15 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
 #endif
 }
 
-#if defined(HAVE_MREMAP_MAYMOVE)
+#if defined(HAVE_MREMAP_MAYMOVE) && defined(HAVE_MREMAP_FIXED)
 /* No room for a destination beside the source, as under RLIMIT_AS when
  * the block is a third of it or more (512 MiB to 1 GiB under ulimit -v
  * 1500000, with 80 MiB live elsewhere, failed where glibc's realloc
  * succeeds): the kernel picks the place and charges only the growth. The
  * result is page-aligned only, which is all a block that may move needs
- * (large_move). Free commit only, where the reservation is one mapping;
+ * (large_move); a later move to a 2 MiB-aligned destination then copies
+ * page-table entries instead of moving whole page tables (slower, still
+ * no copy of the bytes). Free commit only, where the reservation is one mapping;
  * with strict commit the open part is several (one per growth), and
  * mremap over them fails with EFAULT, so such a block is copied. */
 static int linux_move_anywhere(void *p, size_t old_size, size_t new_size, void **out)

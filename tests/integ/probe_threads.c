@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#if defined(HAVE_THREADS_H)
 #include <threads.h>
+#endif
 
 #include "probe.h"
 
@@ -103,11 +105,13 @@ static void *late_worker(void *arg)
 	return NULL;
 }
 
+#if defined(HAVE_THREADS_H)
 static int late_worker_c11(void *arg)
 {
 	late_worker(arg);
 	return 0;
 }
+#endif
 
 /* threads_late_start [THREADS [c11]]: under RLIMIT_AS, threads are created
  * while memory is still plentiful, start and wait; the main thread then
@@ -122,7 +126,12 @@ static int threads_late_start(int argc, char **argv)
 	unsigned nthreads = arg_or(argc, argv, 0, 8);
 	bool c11 = argc > 1 && strcmp(argv[1], "c11") == 0;
 	pthread_t tid[64];
+#if defined(HAVE_THREADS_H)
 	thrd_t ctid[64];
+#else
+	if (c11)
+		return PROBE_SKIP; /* no C11 threads in this C library */
+#endif
 	pthread_attr_t attr;
 
 	CHECK(nthreads <= 64, "at most 64 threads, not %u", nthreads);
@@ -138,10 +147,12 @@ static int threads_late_start(int argc, char **argv)
 	lim.rlim_cur = probe_vm_bytes() + (64 + 2 * nthreads) * PROBE_MIB;
 	CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
 	for (unsigned i = 0; i < nthreads; i++)
+#if defined(HAVE_THREADS_H)
 		if (c11)
 			CHECK(thrd_create(&ctid[i], late_worker_c11, NULL) == thrd_success,
 			      "thrd_create %u", i);
 		else
+#endif
 			CHECK(pthread_create(&tid[i], &attr, late_worker, NULL) == 0,
 			      "pthread_create %u", i);
 	pthread_barrier_wait(&late_running);
@@ -159,9 +170,11 @@ static int threads_late_start(int argc, char **argv)
 		}
 	pthread_barrier_wait(&late_start);
 	for (unsigned i = 0; i < nthreads; i++)
+#if defined(HAVE_THREADS_H)
 		if (c11)
 			CHECK(thrd_join(ctid[i], NULL) == thrd_success, "thrd_join %u", i);
 		else
+#endif
 			CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
 	setrlimit(RLIMIT_AS, &old);
 	while (head) {
@@ -202,6 +215,7 @@ static void *ends_by_cancel(void *arg)
 	return NULL;
 }
 
+#if defined(HAVE_THREADS_H)
 static int c11_ends_by_return(void *arg)
 {
 	free(malloc(PROBE_SMALL));
@@ -213,6 +227,7 @@ static int c11_ends_by_exit(void *arg)
 	free(malloc(PROBE_SMALL));
 	thrd_exit(*(int *)arg + 1);
 }
+#endif
 
 /* threads_start_contract [limit]: a thread's result reaches pthread_join
  * whether it returns, calls pthread_exit or is cancelled, and a C11
@@ -240,6 +255,7 @@ static int threads_start_contract(int argc, char **argv)
 	CHECK(pthread_create(&t, NULL, ends_by_cancel, NULL) == 0, "create");
 	CHECK(pthread_cancel(t) == 0, "pthread_cancel");
 	CHECK(pthread_join(t, &r) == 0 && r == PTHREAD_CANCELED, "cancelled thread gave %p", r);
+#if defined(HAVE_THREADS_H)
 	/* C11's threads end with an int (src/frontend/thread_linux.c). */
 	static int code = 41;
 	thrd_t c;
@@ -248,6 +264,7 @@ static int threads_start_contract(int argc, char **argv)
 	CHECK(thrd_join(c, &res) == thrd_success && res == 41, "C11 thread returned %d", res);
 	CHECK(thrd_create(&c, c11_ends_by_exit, &code) == thrd_success, "thrd_create");
 	CHECK(thrd_join(c, &res) == thrd_success && res == 42, "thrd_exit gave %d", res);
+#endif
 	if (limit)
 		setrlimit(RLIMIT_AS, &old);
 	return 0;
