@@ -3,14 +3,12 @@
  * rezone_stats (stats.c), and the engine side of the C library's malloc
  * extensions (engine.h: threshold, trim, heap figures) and the new-thread
  * hook.
- * May include: engine.h, large.h, backend/os.h, backend/small.h, rezone.h,
- * <errno.h>.
+ * May include: engine.h, large.h, backend/small.h, rezone.h, <errno.h>.
  */
 #include <errno.h>
 #include <stdint.h>
 
 #include "rezone.h"
-#include "backend/os.h"
 #include "backend/small.h"
 #include "engine/engine.h"
 #include "engine/large.h"
@@ -68,9 +66,7 @@ bool _rz_thread_boot_wanted(void)
 	if (!RZ_SMALL_THREAD_BOOT)
 		return false;
 	_rz_init();
-	size_t as, data;
-	_rz_os_limits(&as, &data);
-	return as != 0 || data != 0 || !_rz_caps.commit_is_free;
+	return _rz_memory_limited();
 }
 
 void _rz_thread_boot(void)

@@ -170,6 +170,10 @@ void _rz_note(const char *who, const char *what, const char *value) RZ_HIDDEN;
  * (RLIMIT_AS, RLIMIT_DATA, or commit charged), read anew at each call.
  * _rz_thread_boot does the set-up, on the new thread. */
 bool _rz_thread_boot_wanted(void) RZ_HIDDEN;
+/* Whether the process's memory is limited where the allocators' free
+ * memory counts: RLIMIT_AS or RLIMIT_DATA set, or commit charged (limits
+ * read anew at each call). Not on a hot path. */
+bool _rz_memory_limited(void) RZ_HIDDEN;
 void _rz_thread_boot(void) RZ_HIDDEN;
 
 /* Called once at exit by the front end: prints stats if asked. */

@@ -113,27 +113,27 @@ static __attribute__((noinline, cold)) bool route_reclaim_large(void)
 	return freed;
 }
 
-/* The same from the engine, outside the delegate: the delegate's free
- * pages too, and under an address-space limit their address space
- * (_rz_small_configure). A program that freed 900 MiB of small blocks
- * then got NULL for malloc(500 MiB) under ulimit -v 1500000.
- * Only where they count: under RLIMIT_AS or RLIMIT_DATA, or with commit
- * charged. Otherwise a refusal (a request beyond RAM and swap) owes
- * nothing to them, and purging every arena cost each refused
- * malloc(2^45) 34 us against 5.5, and the delegate its dirty pages. */
-static bool route_small_memory_counts(void)
+bool _rz_memory_limited(void)
 {
 	size_t as, data;
 	_rz_os_limits(&as, &data);
 	return as != 0 || data != 0 || !_rz_caps.commit_is_free;
 }
 
+/* The same from the engine, outside the delegate: the delegate's free
+ * pages too, and under an address-space limit their address space
+ * (_rz_small_configure). A program that freed 900 MiB of small blocks
+ * then got NULL for malloc(500 MiB) under ulimit -v 1500000.
+ * Only where they count (_rz_memory_limited). Otherwise a refusal (a
+ * request beyond RAM and swap) owes nothing to them, and purging every
+ * arena cost each refused malloc(2^45) 34 us against 5.5, and the
+ * delegate its dirty pages. */
 static __attribute__((noinline, cold)) bool route_reclaim(void)
 {
 	bool freed = route_reclaim_large();
 	int saved = errno;
 	if (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 &&
-	    route_small_memory_counts() && _rz_small_trim())
+	    _rz_memory_limited() && _rz_small_trim())
 		freed = true;
 	errno = saved;
 	return freed;

@@ -59,15 +59,20 @@ RZ_EXPORT int pthread_create(pthread_t *restrict thread,
     const pthread_attr_t *restrict attr, void *(*start)(void *),
     void *restrict arg);
 
-/* The C library's pthread_create (the backend's one lookup, past this
- * export). dlsym may allocate: the engine sets itself up on that first
- * malloc. */
-static thread_create_fn thread_next(void)
+/* The C library's function behind an export (the backend's one lookup,
+ * past it), or a one-line diagnostic and abort: the program called it, so
+ * the C library has it. dlsym may allocate: the engine sets itself up on
+ * that first malloc. */
+static void *thread_next(void *fn, const char *name)
 {
-	thread_create_fn fn = (thread_create_fn)_rz_os_libc_pthread_create();
 	if (!fn) {
-		static const char msg[] = "rezone: cannot find the C library's pthread_create\n";
+		static const char msg[] = "rezone: cannot find the C library's ";
+		size_t n = 0;
+		while (name[n])
+			n++;
 		_rz_os_write_err(msg, sizeof(msg) - 1);
+		_rz_os_write_err(name, n);
+		_rz_os_write_err("\n", 1);
 		_rz_os_abort();
 	}
 	return fn;
@@ -91,7 +96,8 @@ RZ_EXPORT int pthread_create(pthread_t *restrict thread,
     const pthread_attr_t *restrict attr, void *(*start)(void *),
     void *restrict arg)
 {
-	thread_create_fn create = thread_next();
+	thread_create_fn create =
+	    (thread_create_fn)thread_next(_rz_os_libc_pthread_create(), "pthread_create");
 	struct thread_start *note;
 	/* No limit, or no memory for the note: the C library's own call (the
 	 * thread's first malloc then sets the delegate up, as it always has). */
@@ -125,13 +131,9 @@ static int thrd_trampoline(void *p)
 
 RZ_EXPORT int thrd_create(thrd_t *thr, thrd_start_t start, void *arg)
 {
-	thrd_create_fn create = (thrd_create_fn)_rz_os_libc_thrd_create();
+	thrd_create_fn create =
+	    (thrd_create_fn)thread_next(_rz_os_libc_thrd_create(), "thrd_create");
 	struct thrd_start_note *note;
-	if (!create) {
-		static const char msg[] = "rezone: cannot find the C library's thrd_create\n";
-		_rz_os_write_err(msg, sizeof(msg) - 1);
-		_rz_os_abort();
-	}
 	if (!_rz_thread_boot_wanted() || !(note = _rz_malloc(sizeof(*note))))
 		return create(thr, start, arg);
 	note->start = start;
