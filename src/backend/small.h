@@ -78,7 +78,9 @@ static inline void _rz_small_free_sized(void *p, size_t size)
 /* On a new thread, before the program's code (engine.h, _rz_thread_boot):
  * jemalloc's first call on a thread creates its thread cache and maybe an
  * arena, and crashes when it cannot map memory for them (a NULL arena),
- * so the front end has that first call made while memory is there. */
+ * so the front end has that first call made while memory is there, and,
+ * caches deferred (_rz_small_prepare_limit), turns the cache on only
+ * once the thread has its arena and there is room for the cache. */
 #define RZ_SMALL_THREAD_BOOT 1
 void _rz_small_thread_boot(void) RZ_HIDDEN;
 
@@ -90,6 +92,23 @@ void _rz_small_set_reclaim(bool (*reclaim)(void)) RZ_HIDDEN;
  * told to give freed address space back to the OS (retain:false) rather
  * than keep it mapped for reuse, so that _rz_small_trim can return it. */
 void _rz_small_configure(bool address_limited) RZ_HIDDEN;
+/* Memory is limited, or is about to be (the engine calls this before a
+ * thread is created under a limit, and before the program sets
+ * RLIMIT_AS or RLIMIT_DATA). A thread's first jemalloc call maps its
+ * thread cache and maybe an arena, and crashes when it cannot; from here
+ * on threads are set up without a cache, which needs neither (a NULL
+ * arena is then a NULL block), when `new_threads` are about to be made
+ * (_rz_small_thread_boot turns theirs on) or when fewer of the process's
+ * `threads` (those that may call the delegate) are set up. With
+ * address_limited, jemalloc also stops keeping freed address space
+ * (_rz_small_configure's retain:false, for a limit set after start-up).
+ * An option MALLOC_CONF names is left alone. Not on a hot path. */
+void _rz_small_prepare_limit(unsigned threads, unsigned new_threads,
+    bool address_limited) RZ_HIDDEN;
+/* Whether a new thread needs _rz_small_thread_boot even without a limit:
+ * true once _rz_small_prepare_limit has deferred thread caches (a limit
+ * since lifted still leaves them deferred). */
+bool _rz_small_thread_boot_pending(void) RZ_HIDDEN;
 /* Fork: the delegate's own locks (jemalloc's fork handlers, which it
  * would otherwise register itself). The engine takes them before its own
  * and releases them after, the order the reclaim above takes them in
@@ -143,6 +162,14 @@ static inline void _rz_small_free_unaligned(void *p) { _rz_small_free(p); }
 static inline void _rz_small_thread_boot(void) {}
 static inline void _rz_small_set_reclaim(bool (*reclaim)(void)) { (void)reclaim; }
 static inline void _rz_small_configure(bool address_limited) { (void)address_limited; }
+static inline void _rz_small_prepare_limit(unsigned threads, unsigned new_threads,
+    bool address_limited)
+{
+	(void)threads;
+	(void)new_threads;
+	(void)address_limited;
+}
+static inline bool _rz_small_thread_boot_pending(void) { return false; }
 static inline void _rz_small_prefork(void) {}
 static inline void _rz_small_postfork_parent(void) {}
 static inline void _rz_small_postfork_child(void) {}

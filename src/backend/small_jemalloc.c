@@ -19,10 +19,13 @@
  *     registered its handlers before rezone's (a constructor that mallocs
  *     first), fork would take them the other way round and could deadlock
  *     against it.
- * May include: small.h, <errno.h>, <stdint.h>, <sys/mman.h>, <sys/types.h>.
+ * May include: small.h, <errno.h>, <stdint.h>, <stdlib.h>, <string.h>,
+ * <sys/mman.h>, <sys/types.h>.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -37,6 +40,9 @@ size_t rzje_xallocx(void *p, size_t size, size_t extra, int flags) RZ_HIDDEN;
 size_t rzje_malloc_usable_size(const void *p) RZ_HIDDEN;
 int rzje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
     size_t newlen) RZ_HIDDEN;
+int rzje_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp) RZ_HIDDEN;
+int rzje_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+    void *newp, size_t newlen) RZ_HIDDEN;
 
 /* jemalloc's MALLOCX_ALIGN(a): log2 of the alignment in the low bits. */
 #define SMALL_ALIGN_FLAG(a) ((int)__builtin_ctzl(a))
@@ -54,17 +60,6 @@ void *_rz_small_memalign(size_t align, size_t size)
 size_t _rz_small_expand(void *p, size_t size)
 {
 	return rzje_xallocx(p, size, 0, 0);
-}
-
-/* Any call that fetches the thread's state in full sets it up (thread
- * cache, arena); a read of "thread.tcache.enabled" does no more, where a
- * malloc and free of one byte would also fill a thread-cache bin the
- * thread may never use. */
-void _rz_small_thread_boot(void)
-{
-	bool on;
-	size_t len = sizeof(on);
-	(void)rzje_mallctl("thread.tcache.enabled", &on, &len, NULL, 0);
 }
 
 /* ---- jemalloc's options ------------------------------------------------------ */
@@ -92,6 +87,138 @@ void _rz_small_configure(bool address_limited)
 {
 	if (address_limited)
 		__atomic_store_n(&rzje_malloc_conf, "retain:false", __ATOMIC_RELAXED);
+}
+
+/* ---- a limit on memory -------------------------------------------------------- */
+
+/*
+ * A thread's first jemalloc call sets the thread up: its thread cache's
+ * stacks (25 KiB, from arena 0), then an arena (the least loaded one set
+ * up, or, while each has a thread, a new one: 2 MiB of metadata). When the
+ * process has filled its limit by then, jemalloc crashes where glibc
+ * returns NULL: a failed stack allocation leaves the cache on with no
+ * stacks (SIGSEGV in its malloc), a failed arena leaves the cache bound to
+ * a NULL arena (SIGSEGV in tcache_arena_associate). 8 threads made before
+ * a limit and first allocating after the process filled it: SIGSEGV in 3
+ * of 3 runs. Without a thread cache neither happens: the thread's malloc
+ * returns NULL (no arena) and tries again at its next call.
+ * So once memory is limited, threads are set up without a cache (the
+ * option tcache cleared; jemalloc reads it only when it sets a thread
+ * up), and rezone's trampoline turns it on for a thread it starts
+ * (_rz_small_thread_boot), after the thread has its arena and arena 0
+ * has shown room for the stacks. Threads rezone does not start (made
+ * before the limit, or by the C library) and not yet set up go without:
+ * slower (64-520 B malloc+free: 210 ns against 17), never broken; hence
+ * not cleared when every thread is set up already.
+ * Setting arenas up ahead would also avoid the NULL arena, but costs
+ * each 2 MiB of address space (8 idle threads: the program held 67 MiB
+ * under its limit where glibc held 79), and a thread without a cache
+ * needs none.
+ * retain, also read where it is used, is cleared for an address-space or
+ * data limit: retain:false from start-up acts on every extent freed from
+ * then on (those kept before stay kept, and are reused first).
+ * Both names are weak: a jemalloc without them keeps its own behaviour.
+ * An option that MALLOC_CONF names is the user's and is left alone.
+ */
+void *rzje_mallocx(size_t size, int flags) RZ_HIDDEN;
+void rzje_dallocx(void *p, int flags) RZ_HIDDEN;
+extern bool rzje_opt_retain __attribute__((weak)) RZ_HIDDEN;
+extern bool rzje_opt_tcache __attribute__((weak)) RZ_HIDDEN;
+
+/* jemalloc's MALLOCX_ARENA(a) and MALLOCX_TCACHE_NONE. */
+#define SMALL_ARENA_FLAG(a) ((int)(((unsigned)(a) + 1) << 20))
+#define SMALL_TCACHE_NONE_FLAG ((int)(1u << 8))
+/* Room to show for a thread cache: its stacks are 24,784 bytes with
+ * jemalloc 5.3's default options (tcache_bin_alloc_size, read in gdb). */
+#define SMALL_TCACHE_ROOM (64 * 1024)
+
+static bool small_tcache_deferred;
+
+static bool small_conf_names(const char *option)
+{
+	const char *conf = getenv("MALLOC_CONF");
+	return conf && strstr(conf, option);
+}
+
+/* Clears one of jemalloc's boolean options unless the user named it. */
+static bool small_clear_option(bool *option, const char *name)
+{
+	if (!option || !__atomic_load_n(option, __ATOMIC_RELAXED) || small_conf_names(name))
+		return false;
+	__atomic_store_n(option, false, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* How many threads jemalloc has set up: the sum of its arenas' thread
+ * counts (statistics, refreshed by an "epoch" write), or 0 when it keeps
+ * none. */
+static unsigned small_threads_set_up(void)
+{
+	uint64_t epoch = 1;
+	unsigned narenas;
+	size_t len = sizeof(epoch);
+	size_t mib[4];
+	size_t miblen = sizeof(mib) / sizeof(mib[0]);
+	if (rzje_mallctl("epoch", &epoch, &len, &epoch, len) != 0)
+		return 0;
+	len = sizeof(narenas);
+	if (rzje_mallctl("arenas.narenas", &narenas, &len, NULL, 0) != 0 ||
+	    rzje_mallctlnametomib("stats.arenas.0.nthreads", mib, &miblen) != 0)
+		return 0;
+	unsigned sum = 0;
+	for (unsigned i = 0; i < narenas; i++) {
+		unsigned n;
+		len = sizeof(n);
+		mib[2] = i;
+		if (rzje_mallctlbymib(mib, miblen, &n, &len, NULL, 0) == 0)
+			sum += n; /* ENOENT: an arena not set up */
+	}
+	return sum;
+}
+
+void _rz_small_prepare_limit(unsigned threads, unsigned new_threads, bool address_limited)
+{
+	if (address_limited)
+		(void)small_clear_option(&rzje_opt_retain, "retain");
+	if (__atomic_load_n(&small_tcache_deferred, __ATOMIC_ACQUIRE))
+		return;
+	/* The statistics call sets the caller up first. */
+	if ((new_threads > 0 || small_threads_set_up() < threads) &&
+	    small_clear_option(&rzje_opt_tcache, "tcache"))
+		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_RELEASE);
+}
+
+bool _rz_small_thread_boot_pending(void)
+{
+	return __atomic_load_n(&small_tcache_deferred, __ATOMIC_RELAXED);
+}
+
+/* On a new thread, first thing. Any call that fetches the thread's state
+ * in full sets it up; a read of "thread.tcache.enabled" does no more,
+ * where a malloc and free of one byte would also fill a thread-cache bin
+ * the thread may never use. With caches deferred, the cache is turned on
+ * here once the thread has an arena (a block without the cache binds
+ * it) and arena 0, which the stacks come from, has served and taken back
+ * room for them (another thread could take that room first, in a window
+ * of two calls). Either missing: the thread goes without a cache. */
+void _rz_small_thread_boot(void)
+{
+	bool on;
+	size_t len = sizeof(on);
+	(void)rzje_mallctl("thread.tcache.enabled", &on, &len, NULL, 0);
+	if (on || !__atomic_load_n(&small_tcache_deferred, __ATOMIC_ACQUIRE))
+		return;
+	void *bound = rzje_mallocx(1, SMALL_TCACHE_NONE_FLAG);
+	if (!bound)
+		return;
+	rzje_dallocx(bound, SMALL_TCACHE_NONE_FLAG);
+	int flags = SMALL_ARENA_FLAG(0) | SMALL_TCACHE_NONE_FLAG;
+	void *room = rzje_mallocx(SMALL_TCACHE_ROOM, flags);
+	if (!room)
+		return;
+	rzje_dallocx(room, flags);
+	on = true;
+	(void)rzje_mallctl("thread.tcache.enabled", NULL, NULL, &on, sizeof(on));
 }
 
 /* ---- jemalloc's view of the OS ---------------------------------------------- */

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <time.h>
@@ -64,8 +65,13 @@ static int linux_read_overcommit(void)
 
 unsigned _rz_os_thread_count(void)
 {
-	/* open/read only: this runs in fork's prepare handler, maybe inside
-	 * a signal handler. */
+	/* System calls only: this runs in fork's prepare handler, maybe
+	 * inside a signal handler. /proc/self/task has a link for each
+	 * thread beside . and ..: one stat, 3 us here, against 16-19 us to
+	 * read and parse /proc/self/status (which stays the fallback). */
+	struct stat st;
+	if (stat("/proc/self/task", &st) == 0 && st.st_nlink > 2)
+		return (unsigned)(st.st_nlink - 2);
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

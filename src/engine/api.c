@@ -65,8 +65,7 @@ bool _rz_thread_boot_wanted(void)
 {
 	if (!RZ_SMALL_THREAD_BOOT)
 		return false;
-	_rz_init();
-	return _rz_memory_limited();
+	return _rz_memory_prepare(false, 1) || _rz_small_thread_boot_pending();
 }
 
 void _rz_thread_boot(void)

@@ -167,13 +167,21 @@ void _rz_note(const char *who, const char *what, const char *value) RZ_HIDDEN;
 /* New threads (thread_linux.c). Whether a new thread should set up the
  * small delegate's per-thread state before the program's start routine:
  * true when the delegate needs it (jemalloc) and memory is limited
- * (RLIMIT_AS, RLIMIT_DATA, or commit charged), read anew at each call.
+ * (RLIMIT_AS, RLIMIT_DATA, or commit charged), read anew at each call
+ * (then the delegate is also prepared: _rz_memory_prepare), or once a
+ * limit has left the delegate needing it (_rz_small_thread_boot_pending).
  * _rz_thread_boot does the set-up, on the new thread. */
 bool _rz_thread_boot_wanted(void) RZ_HIDDEN;
 /* Whether the process's memory is limited where the allocators' free
  * memory counts: RLIMIT_AS or RLIMIT_DATA set, or commit charged (limits
  * read anew at each call). Not on a hot path. */
 bool _rz_memory_limited(void) RZ_HIDDEN;
+/* _rz_memory_limited, and if so (or if the caller is about to set
+ * RLIMIT_AS or RLIMIT_DATA: address_limit_coming), has the small
+ * delegate prepare its threads, those that exist and new_threads more
+ * the caller is about to make, for a first call after memory ran out
+ * (_rz_small_prepare_limit). */
+bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads) RZ_HIDDEN;
 void _rz_thread_boot(void) RZ_HIDDEN;
 
 /* Called once at exit by the front end: prints stats if asked. */

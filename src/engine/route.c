@@ -120,6 +120,22 @@ bool _rz_memory_limited(void)
 	return as != 0 || data != 0 || !_rz_caps.commit_is_free;
 }
 
+bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
+{
+	size_t as, data;
+	_rz_init();
+	_rz_os_limits(&as, &data);
+	bool address = address_limit_coming || as != 0 || data != 0;
+	if (!address && _rz_caps.commit_is_free)
+		return false;
+	/* Not rezone's decay thread: it never calls the delegate. */
+	unsigned threads = _rz_os_thread_count();
+	if (threads > 1 && _rz_decay_running())
+		threads--;
+	_rz_small_prepare_limit(threads, new_threads, address);
+	return true;
+}
+
 /* The same from the engine, outside the delegate: the delegate's free
  * pages too, and under an address-space limit their address space
  * (_rz_small_configure). A program that freed 900 MiB of small blocks

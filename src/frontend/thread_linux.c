@@ -17,9 +17,12 @@
  * sets the delegate up (a mallctl read that fetches jemalloc's thread
  * state in full, the work its first malloc would do), then the program's
  * start routine: by the time the thread runs any of the program's code,
- * its allocator state is there. What this cannot cover: a thread that has
- * not started running yet when the process exhausts its memory, and one
- * created before the limit was set.
+ * its allocator state is there. Before the thread is made, the engine
+ * also has the delegate defer thread caches (_rz_memory_prepare): the
+ * trampoline turns the new thread's on once there is room for it, so a
+ * thread that has not started running yet when the process exhausts its
+ * memory goes without one instead of crashing. A thread created before
+ * the limit was set is covered by setrlimit's wrapper (limit_linux.c).
  * pthread_create does not wait for that set-up. Waiting covered that case
  * too, but cost 2-4x per thread under a limit (8 threads created then
  * joined, 2 cores: 62-91 us per thread before, 127-341 us waiting).

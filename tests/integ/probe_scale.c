@@ -235,13 +235,45 @@ static int limit_exec(const char *scenario, const char *which, size_t extra)
 	return 0;
 }
 
-/* limit-small-freed as|data: started under a limit of 1 GiB beyond its
- * use, the program fills 640 MiB with 4000-byte blocks, frees them all,
- * then asks for one 640 MiB block. glibc gives its heap back; the small
- * delegate must too (it kept the address space mapped: NULL). */
+/* Runs fn in a child that sets its own RLIMIT_AS or RLIMIT_DATA (which:
+ * "as" or "data") of its current use plus extra bytes, with setrlimit,
+ * after the allocator has started: a program that limits itself. */
+static int limit_later(int (*fn)(int, char **), const char *which, size_t extra)
+{
+	int res = strcmp(which, "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		free(malloc(100)); /* the small delegate is set up before */
+		size_t used = status_bytes(res == RLIMIT_DATA ? "VmData" : "VmSize");
+		struct rlimit rl = { used + extra, used + extra };
+		if (setrlimit(res, &rl) != 0)
+			_exit(PROBE_SKIP);
+		_exit(fn(0, NULL));
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
+		return PROBE_SKIP;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "under the limit set "
+	      "later: %s %d", WIFEXITED(status) ? "exit status" : "signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
+static int scale_limit_small_freed_child(int argc, char **argv);
+
+/* limit-small-freed as|data [later]: started under a limit of 1 GiB
+ * beyond its use (with "later": the program sets that limit itself once
+ * running), the program fills 640 MiB with 4000-byte blocks, frees them
+ * all, then asks for one 640 MiB block. glibc gives its heap back; the
+ * small delegate must too (it kept the address space mapped: NULL). */
 static int scale_limit_small_freed(int argc, char **argv)
 {
-	return limit_exec("limit-small-freed-child", argc > 0 ? argv[0] : "as", GiB);
+	const char *which = argc > 0 ? argv[0] : "as";
+	if (argc > 1 && strcmp(argv[1], "later") == 0)
+		return limit_later(scale_limit_small_freed_child, which, GiB);
+	return limit_exec("limit-small-freed-child", which, GiB);
 }
 
 static int scale_limit_small_freed_child(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #if defined(HAVE_THREADS_H)
 #include <threads.h>
 #endif
@@ -105,6 +106,47 @@ static void *late_worker(void *arg)
 	return NULL;
 }
 
+/* Barriers for nthreads workers and the main thread; attr gets small
+ * stacks, so the limits stay small. */
+static void late_setup(unsigned nthreads, pthread_attr_t *attr)
+{
+	CHECK(nthreads <= 64, "at most 64 threads, not %u", nthreads);
+	CHECK(pthread_barrier_init(&late_running, NULL, nthreads + 1) == 0, "barrier");
+	CHECK(pthread_barrier_init(&late_start, NULL, nthreads + 1) == 0, "barrier");
+	CHECK(pthread_attr_init(attr) == 0, "pthread_attr_init");
+	CHECK(pthread_attr_setstacksize(attr, 256 * 1024) == 0, "stack size");
+}
+
+/* Fills what the limit leaves: large blocks, then ever smaller ones,
+ * until nothing is left; the bytes held go to *held. */
+struct late_link {
+	struct late_link *next;
+};
+
+static struct late_link *late_fill(size_t *held)
+{
+	struct late_link *head = NULL;
+	for (size_t size = PROBE_LARGE; size >= 64; size /= 4)
+		for (;;) {
+			struct late_link *e = malloc(size);
+			if (!e)
+				break;
+			e->next = head;
+			head = e;
+			*held += size;
+		}
+	return head;
+}
+
+static void late_free(struct late_link *head)
+{
+	while (head) {
+		struct late_link *next = head->next;
+		free(head);
+		head = next;
+	}
+}
+
 #if defined(HAVE_THREADS_H)
 static int late_worker_c11(void *arg)
 {
@@ -134,11 +176,7 @@ static int threads_late_start(int argc, char **argv)
 #endif
 	pthread_attr_t attr;
 
-	CHECK(nthreads <= 64, "at most 64 threads, not %u", nthreads);
-	CHECK(pthread_barrier_init(&late_running, NULL, nthreads + 1) == 0, "barrier");
-	CHECK(pthread_barrier_init(&late_start, NULL, nthreads + 1) == 0, "barrier");
-	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
-	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0, "stack size");
+	late_setup(nthreads, &attr);
 	if (c11)
 		CHECK(pthread_setattr_default_np(&attr) == 0, "default stack size");
 	struct rlimit old, lim;
@@ -156,18 +194,8 @@ static int threads_late_start(int argc, char **argv)
 			CHECK(pthread_create(&tid[i], &attr, late_worker, NULL) == 0,
 			      "pthread_create %u", i);
 	pthread_barrier_wait(&late_running);
-	/* Large blocks, then ever smaller ones, until nothing is left. */
-	struct link { struct link *next; } *head = NULL;
 	size_t held = 0;
-	for (size_t size = PROBE_LARGE; size >= 64; size /= 4)
-		for (;;) {
-			struct link *e = malloc(size);
-			if (!e)
-				break;
-			e->next = head;
-			head = e;
-			held += size;
-		}
+	struct late_link *head = late_fill(&held);
 	pthread_barrier_wait(&late_start);
 	for (unsigned i = 0; i < nthreads; i++)
 #if defined(HAVE_THREADS_H)
@@ -177,16 +205,56 @@ static int threads_late_start(int argc, char **argv)
 #endif
 			CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
 	setrlimit(RLIMIT_AS, &old);
-	while (head) {
-		struct link *next = head->next;
-		free(head);
-		head = next;
-	}
+	late_free(head);
 	pthread_attr_destroy(&attr);
 	pthread_barrier_destroy(&late_running);
 	pthread_barrier_destroy(&late_start);
 	CHECK(held > 32 * PROBE_MIB, "only %zu bytes held under the limit", held);
 	printf("held %zu MiB; late threads: %u served, %u NULL\n",
+	       held >> 20, atomic_load(&late_served), atomic_load(&late_null));
+	return 0;
+}
+
+/* threads_before_limit [THREADS [prlimit]]: threads are created and start
+ * while there is no limit, and wait without allocating; the main thread
+ * then sets RLIMIT_AS itself (setrlimit, or prlimit on its own pid),
+ * fills it, and only then do the threads make their first allocation.
+ * Each must get a block or NULL with ENOMEM, as under glibc: the small
+ * delegate must not crash setting the thread up (it mapped an arena and
+ * thread-cache stacks there: SIGSEGV; src/frontend/limit_linux.c). */
+static int threads_before_limit(int argc, char **argv)
+{
+	unsigned nthreads = arg_or(argc, argv, 0, 8);
+	bool use_prlimit = argc > 1 && strcmp(argv[1], "prlimit") == 0;
+	pthread_t tid[64];
+	pthread_attr_t attr;
+
+	late_setup(nthreads, &attr);
+	for (unsigned i = 0; i < nthreads; i++)
+		CHECK(pthread_create(&tid[i], &attr, late_worker, NULL) == 0,
+		      "pthread_create %u", i);
+	pthread_barrier_wait(&late_running);
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
+	lim = old;
+	lim.rlim_cur = probe_vm_bytes() + (64 + 2 * nthreads) * PROBE_MIB;
+	if (use_prlimit)
+		CHECK(prlimit(getpid(), RLIMIT_AS, &lim, NULL) == 0, "prlimit: %s",
+		      strerror(errno));
+	else
+		CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
+	size_t held = 0;
+	struct late_link *head = late_fill(&held);
+	pthread_barrier_wait(&late_start);
+	for (unsigned i = 0; i < nthreads; i++)
+		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
+	CHECK(setrlimit(RLIMIT_AS, &old) == 0, "setrlimit back: %s", strerror(errno));
+	late_free(head);
+	pthread_attr_destroy(&attr);
+	pthread_barrier_destroy(&late_running);
+	pthread_barrier_destroy(&late_start);
+	CHECK(held > 32 * PROBE_MIB, "only %zu bytes held under the limit", held);
+	printf("held %zu MiB; threads made before the limit: %u served, %u NULL\n",
 	       held >> 20, atomic_load(&late_served), atomic_load(&late_null));
 	return 0;
 }
@@ -273,6 +341,7 @@ static int threads_start_contract(int argc, char **argv)
 const struct probe_cmd probe_threads_cmds[] = {
 	{ "threads_start_contract", threads_start_contract },
 	{ "threads_late_start", threads_late_start },
+	{ "threads_before_limit", threads_before_limit },
 	{ "threads_exchange", threads_exchange },
 	{ "threads_rounds", threads_rounds },
 	{ NULL, NULL },

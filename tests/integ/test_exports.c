@@ -1,7 +1,8 @@
 /*
  * test_exports.c - specification of librezone.so's dynamic symbol table:
- * the whole malloc family, the rezone API, dlopen/dlmopen and
- * pthread_create and thrd_create are exported, exactly those, and nothing of
+ * the whole malloc family, the rezone API, dlopen/dlmopen,
+ * pthread_create and thrd_create, setrlimit and prlimit are exported,
+ * exactly those, and nothing of
  * the embedded jemalloc or of rezone's internals leaks out, where it could
  * clash with another copy of jemalloc in the same process.
  */
@@ -116,6 +117,16 @@ Test(exports, library_exports_pthread_create_and_thrd_create)
 	exports_require_functions(th);
 }
 
+Test(exports, library_exports_setrlimit_and_prlimit)
+{
+	/* A limit on memory prepares the small delegate before it holds
+	 * (src/frontend/limit_linux.c). */
+	static const char *const lim[] = {
+		"setrlimit", "setrlimit64", "prlimit", "prlimit64", NULL };
+
+	exports_require_functions(lim);
+}
+
 /* The whole export table, exactly: anything else would be a leak of an
  * internal or embedded name (rezone.map). */
 Test(exports, library_exports_exactly_its_list)
@@ -133,7 +144,7 @@ Test(exports, library_exports_exactly_its_list)
 		"thrd_create",
 #endif
 		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info", "mallopt",
-		"malloc_trim",
+		"malloc_trim", "setrlimit", "setrlimit64", "prlimit", "prlimit64",
 		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
 		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
 		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",

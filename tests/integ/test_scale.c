@@ -56,6 +56,15 @@ Test(scale, freed_small_blocks_make_room_for_a_big_one_under_a_data_limit)
 	assert_probe_passes(NULL, "limit-small-freed", "data");
 }
 
+/* The same when the program sets the limit itself once running
+ * (setrlimit): the small delegate then stops keeping freed address space
+ * (src/frontend/limit_linux.c). */
+Test(scale, freed_small_blocks_make_room_under_a_limit_set_while_running)
+{
+	assert_probe_passes(NULL, "limit-small-freed", "as", "later");
+	assert_probe_passes(NULL, "limit-small-freed", "data", "later");
+}
+
 /* A block doubled to 1 GiB under an address-space limit that holds it
  * once, not twice: the move is charged only the growth, as glibc's mremap
  * is. Free commit only: with strict commit (and guard mode, strict too) a

@@ -36,6 +36,16 @@ Test(threads, c11_threads_first_allocating_after_memory_ran_out_get_null_not_a_c
 	assert_probe_passes(NULL, "threads_late_start", "8", "c11");
 }
 
+/* Threads created before the program set its limit (setrlimit, or
+ * prlimit on its own pid), first allocating after the limit was filled:
+ * NULL with ENOMEM or a block, never a crash (it was SIGSEGV in
+ * jemalloc's arena and thread-cache set-up). */
+Test(threads, threads_made_before_a_limit_first_allocating_after_it_filled_get_null_not_a_crash)
+{
+	assert_probe_passes(NULL, "threads_before_limit", "8");
+	assert_probe_passes(NULL, "threads_before_limit", "8", "prlimit");
+}
+
 /* A thread's result reaches pthread_join however it ends (return,
  * pthread_exit, cancellation), with and without a memory limit (with one,
  * rezone's pthread_create starts it through a trampoline). */

@@ -1,0 +1,78 @@
+/*
+ * limit_linux.c - setrlimit and prlimit, exported so that rezone learns
+ * of a limit on memory before it holds.
+ *
+ * Under RLIMIT_AS or RLIMIT_DATA, a thread's first call into the small
+ * delegate (jemalloc) may have to map memory of its own (an arena); when
+ * the process has filled its limit by then, jemalloc crashes where glibc
+ * returns NULL. Threads made under a limit are prepared by pthread_create
+ * (thread_linux.c), but a thread made before the program set its limit
+ * was not: 8 threads made, then setrlimit(RLIMIT_AS), the limit filled,
+ * then the threads' first malloc: SIGSEGV in 3 of 3 runs. So before an
+ * address-space or data limit is set in this process, the engine has the
+ * delegate set up threads that have not made their first call without a
+ * thread cache (what crashed), and stop keeping freed address space
+ * (_rz_memory_prepare). A limit set from
+ * outside (prlimit(1) on this pid) is not seen; the next pthread_create
+ * sees it.
+ * The calls themselves go straight to the kernel, as glibc's do on
+ * 64-bit Linux (prlimit64; struct rlimit is struct rlimit64 there).
+ * May include: engine/engine.h, <sys/resource.h>, <sys/syscall.h>,
+ * <unistd.h>.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+
+#if !defined(__linux__)
+#error "limit_linux.c is part of the Linux front end"
+#endif
+
+#define RZ_EXPORT __attribute__((visibility("default")))
+
+_Static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64),
+    "struct rlimit is struct rlimit64 (64-bit Linux)");
+
+RZ_EXPORT int setrlimit(__rlimit_resource_t resource, const struct rlimit *rlim);
+RZ_EXPORT int setrlimit64(__rlimit_resource_t resource, const struct rlimit64 *rlim);
+RZ_EXPORT int prlimit(pid_t pid, __rlimit_resource_t resource,
+    const struct rlimit *new_limit, struct rlimit *old_limit);
+RZ_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t resource,
+    const struct rlimit64 *new_limit, struct rlimit64 *old_limit);
+
+static int limit_set(pid_t pid, int resource, const void *new_limit, void *old_limit)
+{
+	/* Whatever the new value: reading it here would turn the kernel's
+	 * EFAULT for a bad pointer into a crash, and raising a limit is rare. */
+	if ((resource == RLIMIT_AS || resource == RLIMIT_DATA) && new_limit &&
+	    (pid == 0 || pid == getpid()))
+		(void)_rz_memory_prepare(true, 0);
+	return (int)syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
+}
+
+RZ_EXPORT int setrlimit(__rlimit_resource_t resource, const struct rlimit *rlim)
+{
+	return limit_set(0, (int)resource, rlim, NULL);
+}
+
+RZ_EXPORT int setrlimit64(__rlimit_resource_t resource, const struct rlimit64 *rlim)
+{
+	return limit_set(0, (int)resource, rlim, NULL);
+}
+
+RZ_EXPORT int prlimit(pid_t pid, __rlimit_resource_t resource,
+    const struct rlimit *new_limit, struct rlimit *old_limit)
+{
+	return limit_set(pid, (int)resource, new_limit, old_limit);
+}
+
+RZ_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t resource,
+    const struct rlimit64 *new_limit, struct rlimit64 *old_limit)
+{
+	return limit_set(pid, (int)resource, new_limit, old_limit);
+}
