@@ -1,7 +1,8 @@
 /*
  * proc.h - process facts and report files, for the engine's end-of-run
- * report (REZONE_STATS). Part of the platform contract beside os.h, kept
- * in its own header because it serves reporting only.
+ * report (REZONE_STATS), and the pid for telling a vfork child from its
+ * parent (route.c). Part of the platform contract beside os.h, kept in
+ * its own header because it serves reporting almost only.
  *
  * Implemented once for POSIX systems in os_posix.c. Nothing here allocates
  * through malloc: it runs at exit, inside the allocator.

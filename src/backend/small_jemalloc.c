@@ -19,9 +19,11 @@
  *     registered its handlers before rezone's (a constructor that mallocs
  *     first), fork would take them the other way round and could deadlock
  *     against it.
- * May include: small.h, <errno.h>, <stdint.h>, <stdlib.h>, <string.h>,
+ * May include: config.h, small.h, <errno.h>, <stdint.h>, <stdlib.h>, <string.h>,
  * <sys/mman.h>, <sys/types.h>.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -110,6 +112,15 @@ void _rz_small_configure(bool address_limited)
  * before the limit, or by the C library) and not yet set up go without:
  * slower (64-520 B malloc+free: 210 ns against 17), never broken; hence
  * not cleared when every thread is set up already.
+ * jemalloc reads tcache twice as it sets a thread up (once for "on",
+ * once for "make the stacks"): cleared between the two, a thread would be
+ * on with no stacks. So the set-up is wrapped (the linker's --wrap; it is
+ * called from another object of the archive) in a gate, and the option is
+ * cleared only while no thread is inside it. Without the wrap (configure
+ * found no such function) the option is never cleared.
+ * Turning a cache on later can still fail for want of memory, and then
+ * jemalloc crashes as before: the room shown in arena 0 makes that need
+ * another thread to take it in a window of two calls.
  * Setting arenas up ahead would also avoid the NULL arena, but costs
  * each 2 MiB of address space (8 idle threads: the program held 67 MiB
  * under its limit where glibc held 79), and a thread without a cache
@@ -134,20 +145,64 @@ extern bool rzje_opt_tcache __attribute__((weak)) RZ_HIDDEN;
 
 static bool small_tcache_deferred;
 
+/* Whether MALLOC_CONF sets this option ("name:" at the start or after a
+ * comma: tcache_max is not tcache). */
 static bool small_conf_names(const char *option)
 {
 	const char *conf = getenv("MALLOC_CONF");
-	return conf && strstr(conf, option);
+	size_t n = strlen(option);
+	for (const char *p = conf; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, option, n) == 0 && p[n] == ':')
+			return true;
+	return false;
 }
 
-/* Clears one of jemalloc's boolean options unless the user named it. */
-static bool small_clear_option(bool *option, const char *name)
+/* Whether one of jemalloc's boolean options is on and not the user's. */
+static bool small_option_ours(const bool *option, const char *name)
 {
-	if (!option || !__atomic_load_n(option, __ATOMIC_RELAXED) || small_conf_names(name))
-		return false;
-	__atomic_store_n(option, false, __ATOMIC_RELAXED);
-	return true;
+	return option && __atomic_load_n(option, __ATOMIC_RELAXED) && !small_conf_names(name);
 }
+
+#if defined(REZONE_JEMALLOC_TCACHE_GATE)
+/* The gate: threads inside jemalloc's per-thread cache set-up, and a
+ * clearer waiting for them to leave (sequentially consistent, so that a
+ * thread entering and the clearer cannot both miss the other). */
+static unsigned small_setting_up;
+static bool small_clearing;
+
+bool __real_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
+bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
+
+bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd)
+{
+	for (;;) {
+		__atomic_fetch_add(&small_setting_up, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&small_clearing, __ATOMIC_SEQ_CST))
+			break;
+		__atomic_fetch_sub(&small_setting_up, 1, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&small_clearing, __ATOMIC_ACQUIRE))
+			;
+	}
+	bool err = __real_je_tsd_tcache_enabled_data_init(tsd);
+	__atomic_fetch_sub(&small_setting_up, 1, __ATOMIC_RELEASE);
+	return err;
+}
+
+/* Runs once (small_tcache_deferred is set first, under jemalloc's
+ * "epoch" caller; two clearers at once only wait twice). */
+static void small_clear_tcache(void)
+{
+	__atomic_store_n(&small_clearing, true, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&small_setting_up, __ATOMIC_SEQ_CST) != 0)
+		;
+	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&small_clearing, false, __ATOMIC_RELEASE);
+}
+#define SMALL_TCACHE_GATE 1
+#else
+static void small_clear_tcache(void) {}
+#define SMALL_TCACHE_GATE 0
+#endif
 
 /* How many threads jemalloc has set up: the sum of its arenas' thread
  * counts (statistics, refreshed by an "epoch" write), or 0 when it keeps
@@ -178,14 +233,18 @@ static unsigned small_threads_set_up(void)
 
 void _rz_small_prepare_limit(unsigned threads, unsigned new_threads, bool address_limited)
 {
-	if (address_limited)
-		(void)small_clear_option(&rzje_opt_retain, "retain");
-	if (__atomic_load_n(&small_tcache_deferred, __ATOMIC_ACQUIRE))
+	if (address_limited && small_option_ours(&rzje_opt_retain, "retain"))
+		__atomic_store_n(&rzje_opt_retain, false, __ATOMIC_RELAXED);
+	if (!SMALL_TCACHE_GATE || __atomic_load_n(&small_tcache_deferred, __ATOMIC_ACQUIRE) ||
+	    !small_option_ours(&rzje_opt_tcache, "tcache"))
 		return;
-	/* The statistics call sets the caller up first. */
-	if ((new_threads > 0 || small_threads_set_up() < threads) &&
-	    small_clear_option(&rzje_opt_tcache, "tcache"))
-		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_RELEASE);
+	/* The statistics call sets the caller up first. Deferred is set
+	 * before the option is cleared: a pthread_create that sees the
+	 * option cleared also sees that its thread needs the trampoline. */
+	if (new_threads > 0 || small_threads_set_up() < threads) {
+		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
+		small_clear_tcache();
+	}
 }
 
 bool _rz_small_thread_boot_pending(void)
@@ -200,7 +259,9 @@ bool _rz_small_thread_boot_pending(void)
  * here once the thread has an arena (a block without the cache binds
  * it) and arena 0, which the stacks come from, has served and taken back
  * room for them (another thread could take that room first, in a window
- * of two calls). Either missing: the thread goes without a cache. */
+ * of two calls: turning the cache on then fails, and jemalloc crashes,
+ * as every such thread did before). No arena or no room: the thread goes
+ * without a cache. */
 void _rz_small_thread_boot(void)
 {
 	bool on;

@@ -7,12 +7,14 @@
  * page-aligned can never be a large block and goes straight to the small
  * delegate without a lookup).
  * May include: engine.h, large.h, cache.h, options.h, stats.h, diag.h,
- * backend/small.h, backend/os.h, <errno.h>, <stdint.h>, <string.h>.
+ * backend/small.h, backend/os.h, backend/proc.h (the pid), <errno.h>,
+ * <stdint.h>, <string.h>.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "backend/proc.h"
 #include "backend/small.h"
 #include "engine/cache.h"
 #include "engine/decay.h"
@@ -37,6 +39,11 @@ uintptr_t _rz_route_page_mask = 4095;
 size_t _rz_route_max_request = PTRDIFF_MAX;
 #define route_page_mask _rz_route_page_mask
 static int route_state; /* 0: not set up, 1: setting up, 2: ready */
+/* The process the engine was set up in, or forked into (a vfork child
+ * shares its parent's memory, the delegate's options included, and runs
+ * no fork handler: its pid differs). */
+static long route_pid;
+
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -68,6 +75,7 @@ void _rz_init(void)
 		return;
 	}
 	_rz_options_load();
+	__atomic_store_n(&route_pid, _rz_os_pid(), __ATOMIC_RELAXED);
 	/* Before the delegate's own set-up (it reads its options once). */
 	size_t as_limit, data_limit;
 	_rz_os_limits(&as_limit, &data_limit);
@@ -124,6 +132,8 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 {
 	size_t as, data;
 	_rz_init();
+	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
+		return false;
 	_rz_os_limits(&as, &data);
 	bool address = address_limit_coming || as != 0 || data != 0;
 	if (!address && _rz_caps.commit_is_free)
@@ -565,6 +575,7 @@ bool _rz_fork_only_helper_threads(void)
 
 void _rz_postfork_child(void)
 {
+	__atomic_store_n(&route_pid, _rz_os_pid(), __ATOMIC_RELAXED);
 	_rz_large_postfork_child();
 	_rz_small_postfork_child();
 }

@@ -8,7 +8,7 @@
  * returns NULL. Threads made under a limit are prepared by pthread_create
  * (thread_linux.c), but a thread made before the program set its limit
  * was not: 8 threads made, then setrlimit(RLIMIT_AS), the limit filled,
- * then the threads' first malloc: SIGSEGV in 3 of 3 runs. So before an
+ * then the threads' first malloc: SIGSEGV in 3 of 3 runs. So once an
  * address-space or data limit is set in this process, the engine has the
  * delegate set up threads that have not made their first call without a
  * thread cache (what crashed), and stop keeping freed address space
@@ -17,11 +17,12 @@
  * sees it.
  * The calls themselves go straight to the kernel, as glibc's do on
  * 64-bit Linux (prlimit64; struct rlimit is struct rlimit64 there).
- * May include: engine/engine.h, <sys/resource.h>, <sys/syscall.h>,
- * <unistd.h>.
+ * May include: engine/engine.h, <errno.h>, <sys/resource.h>,
+ * <sys/syscall.h>, <unistd.h>.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -45,14 +46,25 @@ RZ_EXPORT int prlimit(pid_t pid, __rlimit_resource_t resource,
 RZ_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t resource,
     const struct rlimit64 *new_limit, struct rlimit64 *old_limit);
 
+/* The preparation runs after the call, on the limit the kernel now
+ * holds: it needs no memory of the limit's (it clears two of jemalloc's
+ * options and counts threads), and so a bad pointer stays the kernel's
+ * EFAULT, a failed or raising call prepares nothing, and errno is the
+ * call's. Only for this process: pid 0 or its own (a vfork child shares
+ * its parent's memory and is told apart by the engine). */
 static int limit_set(pid_t pid, int resource, const void *new_limit, void *old_limit)
 {
-	/* Whatever the new value: reading it here would turn the kernel's
-	 * EFAULT for a bad pointer into a crash, and raising a limit is rare. */
-	if ((resource == RLIMIT_AS || resource == RLIMIT_DATA) && new_limit &&
-	    (pid == 0 || pid == getpid()))
-		(void)_rz_memory_prepare(true, 0);
-	return (int)syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
+	int ret = (int)syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
+	if (ret == 0 && new_limit && (resource == RLIMIT_AS || resource == RLIMIT_DATA) &&
+	    (pid == 0 || pid == getpid())) {
+		int saved = errno;
+		struct rlimit64 now;
+		if (syscall(SYS_prlimit64, 0, resource, NULL, &now) == 0 &&
+		    now.rlim_cur != RLIM64_INFINITY)
+			(void)_rz_memory_prepare(true, 0);
+		errno = saved;
+	}
+	return ret;
 }
 
 RZ_EXPORT int setrlimit(__rlimit_resource_t resource, const struct rlimit *rlim)
