@@ -198,9 +198,23 @@ static void small_clear_tcache(void)
 	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&small_clearing, false, __ATOMIC_RELEASE);
 }
+
+/* The child has one thread, the one that forked, and it is not setting
+ * up a cache: a parent thread that was (its count inherited) or was
+ * clearing the option would hold the child's clearer or set-ups forever
+ * (a multithreaded program's children calling setrlimit hung). A clear
+ * that fork cut short is finished here. */
+static void small_gate_postfork_child(void)
+{
+	__atomic_store_n(&small_setting_up, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&small_clearing, false, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&small_tcache_deferred, __ATOMIC_RELAXED))
+		__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_RELAXED);
+}
 #define SMALL_TCACHE_GATE 1
 #else
 static void small_clear_tcache(void) {}
+static void small_gate_postfork_child(void) {}
 #define SMALL_TCACHE_GATE 0
 #endif
 
@@ -383,6 +397,7 @@ void _rz_small_postfork_child(void)
 	je_prefork_ran = false;
 	if (fn && __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE))
 		fn();
+	small_gate_postfork_child();
 }
 
 /* jemalloc's figures after refreshing them ("epoch"); 0 where jemalloc was

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,19 @@ static void fork_child(void)
 	exit(0);
 }
 
+/* Waits for child f (of forks) and requires a clean exit. */
+static void fork_wait_child(pid_t pid, unsigned f, unsigned forks)
+{
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child %u of %u: %s %d%s", f + 1, forks,
+	      WIFEXITED(status) ? "exit status" : "killed by signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+	      WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM
+		      ? " (watchdog: the child hung)" : "");
+}
+
 /* fork_while_allocating [FORKS [THREADS]] */
 static int fork_while_allocating(int argc, char **argv)
 {
@@ -81,7 +95,6 @@ static int fork_while_allocating(int argc, char **argv)
 		CHECK(pthread_create(&tid[i], NULL, fork_busy, NULL) == 0,
 		      "pthread_create");
 	for (unsigned f = 0; f < forks; f++) {
-		int status;
 		pid_t pid;
 
 		usleep(2000);
@@ -89,13 +102,7 @@ static int fork_while_allocating(int argc, char **argv)
 		CHECK(pid >= 0, "fork");
 		if (pid == 0)
 			fork_child();
-		CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "child %u of %u: %s %d%s", f + 1, forks,
-		      WIFEXITED(status) ? "exit status" : "killed by signal",
-		      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		      WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM
-			      ? " (watchdog: the child hung)" : "");
+		fork_wait_child(pid, f, forks);
 	}
 	atomic_store(&fork_stop, true);
 	for (unsigned i = 0; i < nthreads; i++)
@@ -104,7 +111,64 @@ static int fork_while_allocating(int argc, char **argv)
 	return 0;
 }
 
+/* ---- children that set a limit while the parent makes threads ---------- */
+
+static void *fork_leaf(void *arg)
+{
+	void *volatile p = malloc(100); /* the thread's first call sets it up */
+	free(p);
+	return arg;
+}
+
+static void *fork_spawner(void *arg)
+{
+	while (!atomic_load(&fork_stop)) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, fork_leaf, NULL) == 0)
+			pthread_join(t, NULL);
+	}
+	return arg;
+}
+
+/* fork_limit_thread [FORKS]: two threads make threads (each sets itself
+ * up on its first malloc) while the main thread forks; each child sets
+ * RLIMIT_AS, then makes a thread and exits. A parent thread setting up at
+ * the fork left the delegate's gate counted in the child, whose first
+ * thread then spun forever (src/backend/small_jemalloc.c). */
+static int fork_limit_thread(int argc, char **argv)
+{
+	unsigned forks = argc > 0 ? (unsigned)strtoul(argv[0], NULL, 0) : 100;
+	pthread_t tid[2];
+
+	alarm(100);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK(pthread_create(&tid[i], NULL, fork_spawner, NULL) == 0, "pthread_create");
+	for (unsigned f = 0; f < forks; f++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			alarm(10);
+			struct rlimit rl;
+			pthread_t t;
+			if (getrlimit(RLIMIT_AS, &rl) != 0)
+				_exit(2);
+			rl.rlim_cur = (rlim_t)64 << 30;
+			if (setrlimit(RLIMIT_AS, &rl) != 0)
+				_exit(3);
+			if (pthread_create(&t, NULL, fork_leaf, NULL) != 0 || pthread_join(t, NULL) != 0)
+				_exit(4);
+			_exit(0);
+		}
+		fork_wait_child(pid, f, forks);
+	}
+	atomic_store(&fork_stop, true);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join");
+	return 0;
+}
+
 const struct probe_cmd probe_fork_cmds[] = {
 	{ "fork_while_allocating", fork_while_allocating },
+	{ "fork_limit_thread", fork_limit_thread },
 	{ NULL, NULL },
 };
