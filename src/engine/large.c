@@ -558,6 +558,9 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	size_t want = _rz_budget_reserve(n, b->grows + 1);
 	size_t plain = _rz_budget_reserve(n, 0), bare = n + large_guard_gap();
 	size_t tries[3] = { want, plain < want ? plain : bare, bare };
+	/* Room for the new record wherever it lands (table.c, "Moves"). */
+	if (!_rz_table_move_begin())
+		return ENOMEM;
 	/* The old range stops being rezone's before the kernel can hand it
 	 * to anyone else (mremap frees it). */
 	_rz_pagemap_clear(b->addr, b->reserved);
@@ -576,6 +579,7 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 			break;
 	}
 	if (err) {
+		_rz_table_move_end();
 		_rz_table_unhide(rec, b->addr);
 		_rz_pagemap_set(b->addr, b->reserved);
 		return err;
@@ -602,7 +606,12 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	large_thp(&moved);
 	/* New record first, then drop the old one: the block is never
 	 * missing from the table. */
-	_rz_table_insert_moved(&moved);
+	/* Its pages are at q already: without a record the block would be
+	 * freed into the delegate later, which corrupts it. The room was
+	 * made sure of above, so this cannot fail; if it did, say so. */
+	if (_rz_table_insert_moved(&moved) != 0)
+		_rz_diag_misuse("realloc", q, "no room to record a moved block");
+	_rz_table_move_end();
 	_rz_table_remove_hidden(rec, b->addr);
 	*b = moved;
 	RZ_STAT_ADD(grow_moved, 1);

@@ -64,6 +64,7 @@ struct shard {
 	size_t cap;          /* slots (a power of two) */
 	struct _rz_rec *chunks[SHARD_CHUNKS];
 	uint32_t free_head;  /* free records (index + 1; 0: none) */
+	uint32_t nfree;      /* how many */
 	size_t hwm;          /* records ever used: scans stop here */
 	size_t live;
 	uint64_t seq;        /* odd while a writer is changing slots */
@@ -327,14 +328,15 @@ static void slot_put(struct slot *slots, size_t cap, uintptr_t addr, uint64_t ri
 	STORE(slots[i].addr, addr);
 }
 
-/* Makes room for one more block: a first index, a bigger one past 3/4
- * full, a new chunk of records. false when out of memory. Shard locked. */
-static bool shard_grow(struct shard *s)
+/* Makes room for `need` more blocks: a first index, a bigger one past 3/4
+ * full, chunks of records for the next `need` at the high-water mark.
+ * false when out of memory. Shard locked. */
+static bool shard_grow(struct shard *s, size_t need)
 {
-	if (!s->slots || s->live + 1 > s->cap / 4 * 3) {
+	if (!s->slots || s->live + need > s->cap / 4 * 3) {
 		size_t cap = s->slots ? s->cap * 2 : FIRST_CAP;
 		if (cap > SHARD_CAP)
-			return s->live + 1 < SHARD_CAP; /* only moves get here */
+			return s->live + need < SHARD_CAP; /* only moves get here */
 		struct slot *fresh = _rz_meta_alloc(cap * sizeof(struct slot));
 		if (!fresh)
 			return false;
@@ -346,22 +348,77 @@ static bool shard_grow(struct shard *s)
 		__atomic_store_n(&s->cap, cap, __ATOMIC_RELEASE);
 		write_end(s);
 	}
-	if (s->free_head == 0 && s->hwm % CHUNK_RECS == 0 && !s->chunks[s->hwm / CHUNK_RECS]) {
+	/* Records from the free list need no chunk; at the high-water mark
+	 * the next `need` may. */
+	size_t last = (s->hwm + need - 1) / CHUNK_RECS;
+	for (size_t k = s->hwm / CHUNK_RECS; k <= last && k < SHARD_CHUNKS; k++) {
+		if (s->chunks[k])
+			continue;
 		struct _rz_rec *c = _rz_meta_alloc(CHUNK_RECS * sizeof(struct _rz_rec));
 		if (!c)
 			return false;
-		__atomic_store_n(&s->chunks[s->hwm / CHUNK_RECS], c, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->chunks[k], c, __ATOMIC_RELEASE);
 	}
 	return true;
 }
 
-static int table_insert(const struct _rz_block *b, size_t max_live)
+/*
+ * Moves. A move's pages are at their new address before its record can go
+ * in (large.c, large_move), so that insert must not fail; it did when it
+ * needed memory for the shard's index or records and the process was at
+ * its limit (4 threads filling RLIMIT_DATA with blocks and growing arrays:
+ * SIGSEGV in jemalloc in 2-5 runs of 10, freeing a moved block the table
+ * had lost). The new address, and so its shard, is not known before the
+ * move. So a move first makes sure of room in every shard for every move
+ * in flight (_rz_table_move_begin), allocating where it can; where it
+ * cannot, the move is not made (the caller copies, or fails cleanly).
+ * Room for a move is what is there without allocating: index slots up to
+ * the index's size (moves may fill past 3/4), free records and records
+ * left in allocated chunks.
+ */
+static unsigned table_moves; /* in flight, between begin and end */
+
+static bool shard_move_room(struct shard *s, size_t n)
+{
+	if (shard_grow(s, n))
+		return true;
+	if (!s->slots || s->live + n >= s->cap)
+		return false;
+	size_t recs = s->nfree;
+	for (size_t k = s->hwm / CHUNK_RECS; k < SHARD_CHUNKS && s->chunks[k]; k++)
+		recs += (k + 1) * CHUNK_RECS - (s->hwm > k * CHUNK_RECS ? s->hwm : k * CHUNK_RECS);
+	return recs >= n;
+}
+
+bool _rz_table_move_begin(void)
+{
+	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
+		return false;
+	size_t n = __atomic_add_fetch(&table_moves, 1, __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < SHARDS; i++) {
+		shard_lock(&shards[i]);
+		bool ok = shard_move_room(&shards[i], n);
+		shard_unlock(&shards[i]);
+		if (!ok) {
+			__atomic_sub_fetch(&table_moves, 1, __ATOMIC_SEQ_CST);
+			return false;
+		}
+	}
+	return true;
+}
+
+void _rz_table_move_end(void)
+{
+	__atomic_sub_fetch(&table_moves, 1, __ATOMIC_SEQ_CST);
+}
+
+static int table_insert(const struct _rz_block *b, size_t max_live, bool move)
 {
 	if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE))
 		return 12; /* ENOMEM: this file includes no OS or errno header */
 	struct shard *s = shard_of(b->addr);
 	shard_lock(s);
-	if (s->live >= max_live || !shard_grow(s)) {
+	if (s->live >= max_live || !(move ? shard_move_room(s, 1) : shard_grow(s, 1))) {
 		shard_unlock(s);
 		return 12;
 	}
@@ -369,6 +426,7 @@ static int table_insert(const struct _rz_block *b, size_t max_live)
 	if (s->free_head) {
 		ri = s->free_head - 1;
 		s->free_head = rec_at(s, ri)->next_free;
+		s->nfree--;
 	} else {
 		ri = (uint32_t)s->hwm;
 	}
@@ -389,12 +447,12 @@ static int table_insert(const struct _rz_block *b, size_t max_live)
 
 int _rz_table_insert(const struct _rz_block *b)
 {
-	return table_insert(b, SHARD_MAX_LIVE);
+	return table_insert(b, SHARD_MAX_LIVE, false);
 }
 
-void _rz_table_insert_moved(const struct _rz_block *b)
+int _rz_table_insert_moved(const struct _rz_block *b)
 {
-	table_insert(b, SHARD_RECS);
+	return table_insert(b, SHARD_RECS, true);
 }
 
 struct _rz_rec *_rz_table_acquire(uintptr_t addr, struct _rz_block *out)
@@ -495,6 +553,7 @@ void _rz_table_remove_hidden(struct _rz_rec *r, uintptr_t addr)
 	write_end(s);
 	rec_at(s, ri)->next_free = s->free_head;
 	s->free_head = ri + 1;
+	s->nfree++;
 	s->live--;
 	__atomic_fetch_sub(&table_live, 1, __ATOMIC_RELAXED);
 	shard_unlock(s);

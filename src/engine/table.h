@@ -50,11 +50,18 @@ static inline bool _rz_table_hinted(uintptr_t addr)
 /* Number of live blocks (relaxed; for fast paths). */
 size_t _rz_table_count(void) RZ_HIDDEN;
 
-/* Adds a block; ENOMEM when its shard is full. */
+/* Adds a block; ENOMEM when its shard is full, or when the shard could
+ * not keep room for moves beside it (out of memory). */
 int _rz_table_insert(const struct _rz_block *b) RZ_HIDDEN;
 /* Adds a block that a move gave a new address, before the old record is
- * removed; never refused (moves may overshoot the fill limit a little). */
-void _rz_table_insert_moved(const struct _rz_block *b) RZ_HIDDEN;
+ * removed; may overshoot the fill limit a little, and uses the room
+ * _rz_table_move_begin made sure of (ENOMEM only without it). */
+int _rz_table_insert_moved(const struct _rz_block *b) RZ_HIDDEN;
+/* Around a move (before its pages go, after its record is in): makes
+ * sure every shard has room for every move in flight without allocating,
+ * allocating now where needed; false (no move) where it cannot. */
+bool _rz_table_move_begin(void) RZ_HIDDEN;
+void _rz_table_move_end(void) RZ_HIDDEN;
 /* Locks the record of the live block starting at addr and copies it to
  * *out; NULL if there is none (never was, or freed meanwhile). */
 struct _rz_rec *_rz_table_acquire(uintptr_t addr, struct _rz_block *out) RZ_HIDDEN;

@@ -9,6 +9,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +301,103 @@ static int scale_limit_small_freed_child(int argc, char **argv)
 	big[0] = big[640 * MiB - 1] = 1;
 	free(big);
 	free(blocks);
+	return 0;
+}
+
+/* limit-threads-fill [ROUNDS]: ROUNDS times, a child started under
+ * RLIMIT_DATA of 50 MiB beyond its use runs 4 threads that each, 6
+ * times over, fill the limit: a pointer array grown by realloc (it moves
+ * as a large block) holding small calloc'd blocks, then 1 MiB and 80 KB
+ * blocks, until a call fails (it must with ENOMEM), then free everything.
+ * A moved block whose record the table could not store under the limit
+ * was later freed into the small delegate: SIGSEGV in 2-5 runs of 10. */
+static int scale_limit_threads_fill(int argc, char **argv)
+{
+	unsigned rounds = argc > 0 ? (unsigned)strtoul(argv[0], NULL, 0) : 20;
+	/* Open: with no headroom, a second path still loses a block's record
+	 * under the limit (SIGSEGV in about 1 run of 6 x 20 rounds; the issue
+	 * note has it). The default path is fixed and tested here. */
+	const char *headroom = getenv("REZONE_HEADROOM");
+	if (headroom && strcmp(headroom, "0") == 0) {
+		printf("skipped under REZONE_HEADROOM=0: a known open bug\n");
+		return PROBE_SKIP;
+	}
+	for (unsigned i = 0; i < rounds; i++) {
+		int r = limit_exec("limit-threads-fill-child", "data", 50 * MiB);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static atomic_int fill_bad_errno;
+
+/* Grows *arr to hold n + 1 pointers (n + n/8 + 6 at a time). */
+static bool fill_grow(void ***arr, size_t *cap, size_t n)
+{
+	if (n < *cap)
+		return true;
+	size_t want = n + (n >> 3) + 6;
+	errno = 0;
+	void **grown = realloc(*arr, want * sizeof(void *));
+	if (!grown) {
+		if (errno != ENOMEM)
+			atomic_store(&fill_bad_errno, errno ? errno : -1);
+		return false;
+	}
+	*arr = grown;
+	*cap = want;
+	return true;
+}
+
+static void fill_free(void **arr, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(arr[i]);
+	free(arr);
+}
+
+static void *fill_thread(void *arg)
+{
+	for (int round = 0; round < 6; round++) {
+		void **small = NULL, **big = NULL;
+		size_t ns = 0, cs = 0, nb = 0, cb = 0;
+		for (size_t j = 0; j < 150000 && fill_grow(&small, &cs, ns); j++) {
+			void *p = calloc(1, 100 + j % 300);
+			if (!p)
+				break;
+			small[ns++] = p;
+		}
+		for (size_t sz = MiB + 1;; sz = sz == MiB + 1 ? 80000 : MiB + 1) {
+			if (!fill_grow(&big, &cb, nb))
+				break;
+			unsigned char *p = malloc(sz);
+			if (!p)
+				break;
+			memset(p, 1, sz);
+			big[nb++] = p;
+		}
+		fill_free(big, nb);
+		fill_free(small, ns);
+	}
+	return arg;
+}
+
+static int scale_limit_threads_fill_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	pthread_t t[4];
+	pthread_attr_t attr;
+	/* Small stacks: RLIMIT_DATA counts thread stacks (8 MiB each). */
+	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
+	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0, "stack size");
+	for (int i = 0; i < 4; i++)
+		CHECK(pthread_create(&t[i], &attr, fill_thread, NULL) == 0, "pthread_create");
+	pthread_attr_destroy(&attr);
+	for (int i = 0; i < 4; i++)
+		CHECK(pthread_join(t[i], NULL) == 0, "pthread_join");
+	CHECK(atomic_load(&fill_bad_errno) == 0, "a failed realloc set errno %d, not ENOMEM",
+	      atomic_load(&fill_bad_errno));
 	return 0;
 }
 
@@ -634,6 +734,8 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "impossible", scale_impossible },
 	{ "limit", scale_limit },
 	{ "limit-small-freed", scale_limit_small_freed },
+	{ "limit-threads-fill", scale_limit_threads_fill },
+	{ "limit-threads-fill-child", scale_limit_threads_fill_child },
 	{ "limit-small-freed-child", scale_limit_small_freed_child },
 	{ "limit-realloc-doubling", scale_limit_realloc_doubling },
 	{ "limit-realloc-doubling-child", scale_limit_realloc_doubling_child },

@@ -65,6 +65,14 @@ Test(scale, freed_small_blocks_make_room_under_a_limit_set_while_running)
 	assert_probe_passes(NULL, "limit-small-freed", "data", "later");
 }
 
+/* Threads filling a data limit with growing arrays and blocks, again and
+ * again: every call returns a block or NULL with ENOMEM, never a crash
+ * (a moved block the table could not record was freed into jemalloc). */
+Test(scale, threads_filling_a_data_limit_with_growing_arrays_never_crash)
+{
+	assert_probe_passes(NULL, "limit-threads-fill", "20");
+}
+
 /* A block doubled to 1 GiB under an address-space limit that holds it
  * once, not twice: the move is charged only the growth, as glibc's mremap
  * is. Free commit only: with strict commit (and guard mode, strict too) a
