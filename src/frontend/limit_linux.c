@@ -50,13 +50,27 @@ RZ_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t resource,
  * holds: it needs no memory of the limit's (it clears two of jemalloc's
  * options and counts threads), and so a bad pointer stays the kernel's
  * EFAULT, a failed or raising call prepares nothing, and errno is the
- * call's. Only for this process: pid 0 or its own (a vfork child shares
- * its parent's memory and is told apart by the engine). */
+ * call's. Only for this process: pid 0, its own or one of its threads'
+ * (a vfork child shares its parent's memory and is told apart by the
+ * engine). */
+/* pid names this process: 0, its pid, or one of its threads' ids (limits
+ * belong to the whole process; prlimit on a thread's id set it for all).
+ * tgkill with signal 0 only checks that the thread is in this group. */
+static bool limit_is_self(pid_t pid)
+{
+	if (pid == 0 || pid == getpid())
+		return true;
+	int saved = errno;
+	bool own = pid > 0 && syscall(SYS_tgkill, getpid(), pid, 0) == 0;
+	errno = saved;
+	return own;
+}
+
 static int limit_set(pid_t pid, int resource, const void *new_limit, void *old_limit)
 {
 	int ret = (int)syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
 	if (ret == 0 && new_limit && (resource == RLIMIT_AS || resource == RLIMIT_DATA) &&
-	    (pid == 0 || pid == getpid())) {
+	    limit_is_self(pid)) {
 		int saved = errno;
 		struct rlimit64 now;
 		if (syscall(SYS_prlimit64, 0, resource, NULL, &now) == 0 &&

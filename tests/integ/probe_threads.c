@@ -84,9 +84,12 @@ static int threads_rounds(int argc, char **argv)
 static pthread_barrier_t late_running, late_start;
 static atomic_uint late_null, late_served;
 
+static atomic_int late_tid; /* a worker's thread id (not the pid) */
+
 static void *late_worker(void *arg)
 {
 	(void)arg;
+	atomic_store(&late_tid, (int)gettid());
 	pthread_barrier_wait(&late_running);
 	pthread_barrier_wait(&late_start);
 	static const size_t sizes[] = { 16, PROBE_SMALL, 64 * 1024, PROBE_LARGE };
@@ -215,9 +218,10 @@ static int threads_late_start(int argc, char **argv)
 	return 0;
 }
 
-/* threads_before_limit [THREADS [prlimit]]: threads are created and start
- * while there is no limit, and wait without allocating; the main thread
- * then sets RLIMIT_AS itself (setrlimit, or prlimit on its own pid),
+/* threads_before_limit [THREADS [prlimit|prlimit-tid]]: threads are created
+ * and start while there is no limit, and wait without allocating; the main
+ * thread then sets RLIMIT_AS itself (setrlimit, or prlimit on its own pid
+ * or its own thread id),
  * fills it, and only then do the threads make their first allocation.
  * Each must get a block or NULL with ENOMEM, as under glibc: the small
  * delegate must not crash setting the thread up (it mapped an arena and
@@ -226,6 +230,7 @@ static int threads_before_limit(int argc, char **argv)
 {
 	unsigned nthreads = arg_or(argc, argv, 0, 8);
 	bool use_prlimit = argc > 1 && strcmp(argv[1], "prlimit") == 0;
+	bool use_tid = argc > 1 && strcmp(argv[1], "prlimit-tid") == 0;
 	pthread_t tid[64];
 	pthread_attr_t attr;
 
@@ -238,9 +243,11 @@ static int threads_before_limit(int argc, char **argv)
 	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
 	lim = old;
 	lim.rlim_cur = probe_vm_bytes() + (64 + 2 * nthreads) * PROBE_MIB;
-	if (use_prlimit)
-		CHECK(prlimit(getpid(), RLIMIT_AS, &lim, NULL) == 0, "prlimit: %s",
-		      strerror(errno));
+	if (use_prlimit || use_tid)
+		/* A thread's id names the whole process too. */
+		CHECK(prlimit(use_tid ? (pid_t)atomic_load(&late_tid) : getpid(), RLIMIT_AS,
+			      &lim, NULL) == 0,
+		      "prlimit: %s", strerror(errno));
 	else
 		CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
 	size_t held = 0;

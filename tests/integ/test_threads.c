@@ -44,6 +44,7 @@ Test(threads, threads_made_before_a_limit_first_allocating_after_it_filled_get_n
 {
 	assert_probe_passes(NULL, "threads_before_limit", "8");
 	assert_probe_passes(NULL, "threads_before_limit", "8", "prlimit");
+	assert_probe_passes(NULL, "threads_before_limit", "8", "prlimit-tid");
 	/* Another option whose name begins with "tcache" is not the user
 	 * choosing the thread cache. */
 	assert_probe_passes(PROBE_ENV("MALLOC_CONF=tcache_max:4096"),
