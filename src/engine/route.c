@@ -132,11 +132,12 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 {
 	size_t as, data;
 	_rz_init();
-	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
-		return false;
 	_rz_os_limits(&as, &data);
 	bool address = address_limit_coming || as != 0 || data != 0;
 	if (!address && _rz_caps.commit_is_free)
+		return false;
+	/* After the limits: without one, no getpid on each pthread_create. */
+	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
 		return false;
 	/* Not rezone's decay thread: it never calls the delegate. */
 	unsigned threads = _rz_os_thread_count();
