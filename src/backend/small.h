@@ -99,7 +99,8 @@ void _rz_small_configure(bool address_limited) RZ_HIDDEN;
  * on threads are set up without a cache, which needs neither (a NULL
  * arena is then a NULL block), when `new_threads` are about to be made
  * (_rz_small_thread_boot turns theirs on) or when fewer of the process's
- * `threads` (those that may call the delegate) are set up. With
+ * `threads` (those that may call the delegate; read only when
+ * new_threads is 0) are set up. With
  * address_limited, jemalloc also stops keeping freed address space
  * (_rz_small_configure's retain:false, for a limit set after start-up).
  * An option MALLOC_CONF names is left alone. Not on a hot path. */

@@ -91,6 +91,21 @@ void _rz_small_configure(bool address_limited)
 		__atomic_store_n(&rzje_malloc_conf, "retain:false", __ATOMIC_RELAXED);
 }
 
+/* jemalloc's figures after refreshing them ("epoch"); 0 where jemalloc was
+ * built without statistics. */
+static size_t small_stat(const char *name)
+{
+	size_t v = 0, len = sizeof(v);
+	return rzje_mallctl(name, &v, &len, NULL, 0) == 0 ? v : 0;
+}
+
+static void small_refresh(void)
+{
+	uint64_t epoch = 1;
+	size_t len = sizeof(epoch);
+	(void)rzje_mallctl("epoch", &epoch, &len, &epoch, sizeof(epoch));
+}
+
 /* ---- a limit on memory -------------------------------------------------------- */
 
 /*
@@ -149,11 +164,13 @@ static bool small_tcache_deferred;
  * comma: tcache_max is not tcache). */
 static bool small_conf_names(const char *option)
 {
-	const char *conf = getenv("MALLOC_CONF");
 	size_t n = strlen(option);
-	for (const char *p = conf; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+	for (const char *p = getenv("MALLOC_CONF"); p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
 		if (strncmp(p, option, n) == 0 && p[n] == ':')
 			return true;
+	}
 	return false;
 }
 
@@ -219,18 +236,14 @@ static void small_gate_postfork_child(void) {}
 #endif
 
 /* How many threads jemalloc has set up: the sum of its arenas' thread
- * counts (statistics, refreshed by an "epoch" write), or 0 when it keeps
- * none. */
+ * counts (statistics, refreshed first), or 0 when it keeps none. */
 static unsigned small_threads_set_up(void)
 {
-	uint64_t epoch = 1;
 	unsigned narenas;
-	size_t len = sizeof(epoch);
+	size_t len = sizeof(narenas);
 	size_t mib[4];
 	size_t miblen = sizeof(mib) / sizeof(mib[0]);
-	if (rzje_mallctl("epoch", &epoch, &len, &epoch, len) != 0)
-		return 0;
-	len = sizeof(narenas);
+	small_refresh();
 	if (rzje_mallctl("arenas.narenas", &narenas, &len, NULL, 0) != 0 ||
 	    rzje_mallctlnametomib("stats.arenas.0.nthreads", mib, &miblen) != 0)
 		return 0;
@@ -398,21 +411,6 @@ void _rz_small_postfork_child(void)
 	if (fn && __atomic_load_n(&je_prefork, __ATOMIC_ACQUIRE))
 		fn();
 	small_gate_postfork_child();
-}
-
-/* jemalloc's figures after refreshing them ("epoch"); 0 where jemalloc was
- * built without statistics. */
-static size_t small_stat(const char *name)
-{
-	size_t v = 0, len = sizeof(v);
-	return rzje_mallctl(name, &v, &len, NULL, 0) == 0 ? v : 0;
-}
-
-static void small_refresh(void)
-{
-	uint64_t epoch = 1;
-	size_t len = sizeof(epoch);
-	(void)rzje_mallctl("epoch", &epoch, &len, &epoch, sizeof(epoch));
 }
 
 void _rz_small_info(struct _rz_small_info *out)

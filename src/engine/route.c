@@ -139,8 +139,11 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 	/* After the limits: without one, no getpid on each pthread_create. */
 	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
 		return false;
-	/* Not rezone's decay thread: it never calls the delegate. */
-	unsigned threads = _rz_os_thread_count();
+	/* Not rezone's decay thread: it never calls the delegate. The
+	 * delegate reads the count only when no thread is about to be made
+	 * (one about to be made defers caches anyway): no stat per
+	 * pthread_create. */
+	unsigned threads = new_threads ? 0 : _rz_os_thread_count();
 	if (threads > 1 && _rz_decay_running())
 		threads--;
 	_rz_small_prepare_limit(threads, new_threads, address);

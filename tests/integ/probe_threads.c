@@ -150,6 +150,20 @@ static void late_free(struct late_link *head)
 	}
 }
 
+/* Undoes late_setup and late_fill, after the workers are joined, and
+ * requires that the limit held a fair amount. */
+static void late_teardown(pthread_attr_t *attr, struct late_link *head, size_t held,
+    const char *who)
+{
+	late_free(head);
+	pthread_attr_destroy(attr);
+	pthread_barrier_destroy(&late_running);
+	pthread_barrier_destroy(&late_start);
+	CHECK(held > 32 * PROBE_MIB, "only %zu bytes held under the limit", held);
+	printf("held %zu MiB; %s: %u served, %u NULL\n", held >> 20, who,
+	       atomic_load(&late_served), atomic_load(&late_null));
+}
+
 #if defined(HAVE_THREADS_H)
 static int late_worker_c11(void *arg)
 {
@@ -208,13 +222,7 @@ static int threads_late_start(int argc, char **argv)
 #endif
 			CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
 	setrlimit(RLIMIT_AS, &old);
-	late_free(head);
-	pthread_attr_destroy(&attr);
-	pthread_barrier_destroy(&late_running);
-	pthread_barrier_destroy(&late_start);
-	CHECK(held > 32 * PROBE_MIB, "only %zu bytes held under the limit", held);
-	printf("held %zu MiB; late threads: %u served, %u NULL\n",
-	       held >> 20, atomic_load(&late_served), atomic_load(&late_null));
+	late_teardown(&attr, head, held, "late threads");
 	return 0;
 }
 
@@ -256,13 +264,7 @@ static int threads_before_limit(int argc, char **argv)
 	for (unsigned i = 0; i < nthreads; i++)
 		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
 	CHECK(setrlimit(RLIMIT_AS, &old) == 0, "setrlimit back: %s", strerror(errno));
-	late_free(head);
-	pthread_attr_destroy(&attr);
-	pthread_barrier_destroy(&late_running);
-	pthread_barrier_destroy(&late_start);
-	CHECK(held > 32 * PROBE_MIB, "only %zu bytes held under the limit", held);
-	printf("held %zu MiB; threads made before the limit: %u served, %u NULL\n",
-	       held >> 20, atomic_load(&late_served), atomic_load(&late_null));
+	late_teardown(&attr, head, held, "threads made before the limit");
 	return 0;
 }
 
