@@ -41,23 +41,110 @@ struct pm_leaf {
 
 static struct pm_leaf *pm_top[PM_TOP];
 static struct pm_leaf *pm_leaves;
-/* Ranges the map could not record: while non-zero, "maybe" everywhere
- * a leaf is missing. */
-static uint32_t pm_lost;
+
+/*
+ * Ranges the map could not record (no memory for their GiB's leaf, or
+ * beyond 2^48), kept aside and asked whenever the leaves say no. A leaf
+ * missing now may be made later for another range, and its empty bits
+ * would then deny the lost one: under RLIMIT_DATA with threads, a moved
+ * block's free went to jemalloc that way (SIGSEGV). Asking "is the leaf
+ * there?" instead cannot be made safe, so the ranges themselves are kept.
+ * More than PM_LOST_SLOTS at once: every page is "maybe" from then on
+ * (the misuse check scans; slow, never wrong).
+ * Writers hold pm_lost_lock; readers scan without it. A slot is empty
+ * while its end is 0; it is filled start first, then end, and emptied end
+ * first, so that a reader sees it empty, whole, or covering more.
+ */
+#define PM_LOST_SLOTS 64
+#define PM_LOST_ALL UINT32_MAX
+static struct { uintptr_t start, end; } pm_lost_range[PM_LOST_SLOTS];
+static uint32_t pm_lost;      /* slots in use, or PM_LOST_ALL */
+static uint32_t pm_lost_top;  /* slots [0, top) may be in use */
+static uint32_t pm_lost_lock;
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
-static void pm_lock(struct pm_leaf *l)
+static void pm_spin(uint32_t *lock)
 {
-	for (unsigned spins = 0; __atomic_exchange_n(&l->lock, 1, __ATOMIC_ACQUIRE); spins++)
+	for (unsigned spins = 0; __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE); spins++)
 		if (spins > 64)
 			_rz_os_yield();
+}
+
+static void pm_lock(struct pm_leaf *l)
+{
+	pm_spin(&l->lock);
 }
 
 static void pm_unlock(struct pm_leaf *l)
 {
 	__atomic_store_n(&l->lock, 0, __ATOMIC_RELEASE);
+}
+
+static void pm_lost_add(uintptr_t start, uintptr_t end)
+{
+	pm_spin(&pm_lost_lock);
+	uint32_t n = LOAD(pm_lost);
+	if (n != PM_LOST_ALL) {
+		size_t i = 0;
+		while (i < PM_LOST_SLOTS && LOAD(pm_lost_range[i].end) != 0)
+			i++;
+		if (i == PM_LOST_SLOTS) {
+			__atomic_store_n(&pm_lost, PM_LOST_ALL, __ATOMIC_RELEASE);
+		} else {
+			STORE(pm_lost_range[i].start, start);
+			__atomic_store_n(&pm_lost_range[i].end, end, __ATOMIC_RELEASE);
+			if (i >= LOAD(pm_lost_top))
+				__atomic_store_n(&pm_lost_top, (uint32_t)i + 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&pm_lost, n + 1, __ATOMIC_RELEASE);
+		}
+	}
+	__atomic_store_n(&pm_lost_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* [start, end) stopped being rezone's: lost ranges lose it too, where a
+ * slot can say so (a hole in the middle keeps the slot whole: "maybe"). */
+static void pm_lost_cut(uintptr_t start, uintptr_t end)
+{
+	if (__atomic_load_n(&pm_lost, __ATOMIC_ACQUIRE) == 0)
+		return;
+	pm_spin(&pm_lost_lock);
+	uint32_t n = LOAD(pm_lost);
+	for (size_t i = 0; n != PM_LOST_ALL && i < LOAD(pm_lost_top); i++) {
+		uintptr_t s = LOAD(pm_lost_range[i].start), e = LOAD(pm_lost_range[i].end);
+		if (e == 0 || end <= s || start >= e)
+			continue;
+		if (start <= s && end >= e) {
+			STORE(pm_lost_range[i].end, 0);
+			STORE(pm_lost_range[i].start, 0);
+			n--;
+		} else if (start > s && end >= e) {
+			STORE(pm_lost_range[i].end, start);
+		} else if (start <= s) {
+			STORE(pm_lost_range[i].start, end);
+		}
+	}
+	if (LOAD(pm_lost) != PM_LOST_ALL)
+		__atomic_store_n(&pm_lost, n, __ATOMIC_RELEASE);
+	__atomic_store_n(&pm_lost_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether a lost range holds p. One load while nothing was ever lost. */
+static bool pm_lost_has(uintptr_t p)
+{
+	uint32_t n = __atomic_load_n(&pm_lost, __ATOMIC_ACQUIRE);
+	if (n == 0)
+		return false;
+	if (n == PM_LOST_ALL)
+		return true;
+	uint32_t top = __atomic_load_n(&pm_lost_top, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < top; i++) {
+		uintptr_t e = __atomic_load_n(&pm_lost_range[i].end, __ATOMIC_ACQUIRE);
+		if (p < e && p >= LOAD(pm_lost_range[i].start))
+			return true;
+	}
+	return false;
 }
 
 /* The leaf for address a, made on first use (lock-free publication: the
@@ -136,18 +223,22 @@ static void pm_mark(uintptr_t addr, size_t len, bool set)
 	if (len == 0)
 		return;
 	uintptr_t end = addr + len;
+	if (!set)
+		pm_lost_cut(addr, end < addr ? UINTPTR_MAX : end);
 	if (end < addr || (end - 1) >> PM_VA_SHIFT) {
 		if (set)
-			__atomic_fetch_add(&pm_lost, 1, __ATOMIC_RELAXED);
+			pm_lost_add(addr, end < addr ? UINTPTR_MAX : end);
 		return;
 	}
 	for (uintptr_t a = addr; a < end;) {
 		uintptr_t leaf_end = ((a >> PM_LEAF_SHIFT) + 1) << PM_LEAF_SHIFT;
 		uintptr_t stop = end < leaf_end ? end : leaf_end;
-		struct pm_leaf *l = pm_leaf_get(a);
+		/* A clear never makes a leaf: no leaf, no bits to clear. */
+		struct pm_leaf *l = set ? pm_leaf_get(a)
+		    : __atomic_load_n(&pm_top[a >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
 		if (!l) {
 			if (set)
-				__atomic_fetch_add(&pm_lost, 1, __ATOMIC_RELAXED);
+				pm_lost_add(a, stop);
 			a = stop;
 			continue;
 		}
@@ -170,6 +261,7 @@ void _rz_pagemap_postfork_child(void)
 	/* A thread that held a leaf's lock at fork does not exist here. */
 	for (struct pm_leaf *l = pm_leaves; l; l = l->next)
 		l->lock = 0;
+	pm_lost_lock = 0;
 }
 
 void _rz_pagemap_set(uintptr_t addr, size_t len)
@@ -185,18 +277,18 @@ void _rz_pagemap_clear(uintptr_t addr, size_t len)
 bool _rz_pagemap_has(uintptr_t p)
 {
 	if (p >> PM_VA_SHIFT)
-		return LOAD(pm_lost) != 0;
+		return pm_lost_has(p);
 	struct pm_leaf *l = __atomic_load_n(&pm_top[p >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
 	if (!l)
-		return LOAD(pm_lost) != 0;
+		return pm_lost_has(p);
 	size_t g = (p >> PM_GRAIN_SHIFT) & (PM_GRAINS - 1);
 	uint16_t c = PM_COUNT(__atomic_load_n(&l->count[g], __ATOMIC_ACQUIRE));
-	if (c == 0)
-		return false;
 	if (c >= PM_UNITS)
 		return true;
 	size_t u = (p >> PM_UNIT_SHIFT) & (PM_UNITS - 1);
-	return (LOAD(l->bits[g][u / 64]) >> (u % 64)) & 1;
+	if (c != 0 && ((LOAD(l->bits[g][u / 64]) >> (u % 64)) & 1))
+		return true;
+	return pm_lost_has(p);
 }
 
 /* ---- graveyard ------------------------------------------------------------ */

@@ -21,8 +21,10 @@
 
 /* [addr, addr+len) became rezone's / stopped being rezone's. Ranges are
  * disjoint; addr and len are multiples of 4 KiB. Never fails: a range the
- * map cannot describe (no memory for a leaf, beyond 2^48) makes
- * _rz_pagemap_has answer true there (a misuse check then scans). */
+ * map cannot describe (no memory for a leaf, beyond 2^48) is kept aside,
+ * and _rz_pagemap_has answers true there, even after its leaf is made for
+ * another range (64 such ranges at once, then every page: a misuse check
+ * then scans). */
 void _rz_pagemap_set(uintptr_t addr, size_t len) RZ_HIDDEN;
 void _rz_pagemap_clear(uintptr_t addr, size_t len) RZ_HIDDEN;
 /* Fork child: frees the leaves' writer locks. */
