@@ -190,8 +190,34 @@ static bool small_clearing;
 bool __real_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
 bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
 
+static void small_defer_tcache(void);
+
+/* A limit that rezone did not see set (the prlimit64 system call made
+ * directly, or prlimit(1) from another process) finds threads made
+ * before it not yet set up, and their set-up maps thread-cache stacks and
+ * maybe an arena under it: SIGSEGV in 3 of 3 runs (threads_before_limit
+ * syscall). So each set-up but the first (the process's start, memory
+ * plentiful) reads the limits while caches are not deferred yet: two
+ * getrlimit calls per thread, next to its 60-90 us of creation. */
+static void small_limit_unseen(void)
+{
+	static unsigned set_ups;
+	if (__atomic_fetch_add(&set_ups, 1, __ATOMIC_RELAXED) == 0 ||
+	    __atomic_load_n(&small_tcache_deferred, __ATOMIC_ACQUIRE))
+		return;
+	size_t as, data;
+	_rz_os_limits(&as, &data);
+	if (as == 0 && data == 0)
+		return;
+	if (small_option_ours(&rzje_opt_retain, "retain"))
+		__atomic_store_n(&rzje_opt_retain, false, __ATOMIC_RELAXED);
+	if (small_option_ours(&rzje_opt_tcache, "tcache"))
+		small_defer_tcache();
+}
+
 bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd)
 {
+	small_limit_unseen();
 	for (;;) {
 		__atomic_fetch_add(&small_setting_up, 1, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&small_clearing, __ATOMIC_SEQ_CST))
@@ -268,10 +294,14 @@ void _rz_small_prepare_limit(unsigned threads, unsigned new_threads, bool addres
 	/* The statistics call sets the caller up first. Deferred is set
 	 * before the option is cleared: a pthread_create that sees the
 	 * option cleared also sees that its thread needs the trampoline. */
-	if (new_threads > 0 || small_threads_set_up() < threads) {
-		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
-		small_clear_tcache();
-	}
+	if (new_threads > 0 || small_threads_set_up() < threads)
+		small_defer_tcache();
+}
+
+static void small_defer_tcache(void)
+{
+	__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
+	small_clear_tcache();
 }
 
 bool _rz_small_thread_boot_pending(void)

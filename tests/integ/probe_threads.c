@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #if defined(HAVE_THREADS_H)
 #include <threads.h>
@@ -226,10 +227,12 @@ static int threads_late_start(int argc, char **argv)
 	return 0;
 }
 
-/* threads_before_limit [THREADS [prlimit|prlimit-tid]]: threads are created
- * and start while there is no limit, and wait without allocating; the main
- * thread then sets RLIMIT_AS itself (setrlimit, or prlimit on its own pid
- * or its own thread id),
+/* threads_before_limit [THREADS [prlimit|prlimit-tid|syscall]]: threads
+ * are created and start while there is no limit, and wait without
+ * allocating; the main thread then sets RLIMIT_AS itself (setrlimit, or
+ * prlimit on its own pid or its own thread id, or the prlimit64 system call
+ * made directly, which rezone does not see, as a limit set by another
+ * process),
  * fills it, and only then do the threads make their first allocation.
  * Each must get a block or NULL with ENOMEM, as under glibc: the small
  * delegate must not crash setting the thread up (it mapped an arena and
@@ -239,6 +242,7 @@ static int threads_before_limit(int argc, char **argv)
 	unsigned nthreads = arg_or(argc, argv, 0, 8);
 	bool use_prlimit = argc > 1 && strcmp(argv[1], "prlimit") == 0;
 	bool use_tid = argc > 1 && strcmp(argv[1], "prlimit-tid") == 0;
+	bool use_syscall = argc > 1 && strcmp(argv[1], "syscall") == 0;
 	pthread_t tid[64];
 	pthread_attr_t attr;
 
@@ -251,7 +255,10 @@ static int threads_before_limit(int argc, char **argv)
 	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
 	lim = old;
 	lim.rlim_cur = probe_vm_bytes() + (64 + 2 * nthreads) * PROBE_MIB;
-	if (use_prlimit || use_tid)
+	if (use_syscall)
+		CHECK(syscall(SYS_prlimit64, 0, RLIMIT_AS, &lim, NULL) == 0,
+		      "prlimit64: %s", strerror(errno));
+	else if (use_prlimit || use_tid)
 		/* A thread's id names the whole process too. */
 		CHECK(prlimit(use_tid ? (pid_t)atomic_load(&late_tid) : getpid(), RLIMIT_AS,
 			      &lim, NULL) == 0,

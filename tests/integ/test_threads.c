@@ -36,15 +36,18 @@ Test(threads, c11_threads_first_allocating_after_memory_ran_out_get_null_not_a_c
 	assert_probe_passes(NULL, "threads_late_start", "8", "c11");
 }
 
-/* Threads created before the program set its limit (setrlimit, or
- * prlimit on its own pid), first allocating after the limit was filled:
- * NULL with ENOMEM or a block, never a crash (it was SIGSEGV in
- * jemalloc's arena and thread-cache set-up). */
+/* Threads created before the program set its limit (setrlimit, prlimit
+ * on its own pid or thread id, or the system call directly), first
+ * allocating after the limit was filled: NULL with ENOMEM or a block,
+ * never a crash (it was SIGSEGV in jemalloc's arena and thread-cache
+ * set-up). */
 Test(threads, threads_made_before_a_limit_first_allocating_after_it_filled_get_null_not_a_crash)
 {
 	assert_probe_passes(NULL, "threads_before_limit", "8");
 	assert_probe_passes(NULL, "threads_before_limit", "8", "prlimit");
 	assert_probe_passes(NULL, "threads_before_limit", "8", "prlimit-tid");
+	/* A limit rezone does not see set (as from another process). */
+	assert_probe_passes(NULL, "threads_before_limit", "8", "syscall");
 	/* Another option whose name begins with "tcache" is not the user
 	 * choosing the thread cache. */
 	assert_probe_passes(PROBE_ENV("MALLOC_CONF=tcache_max:4096"),
