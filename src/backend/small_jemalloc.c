@@ -261,6 +261,34 @@ static void small_gate_postfork_child(void) {}
 #define SMALL_TCACHE_GATE 0
 #endif
 
+#if defined(REZONE_JEMALLOC_ARENA_FALLBACK)
+/*
+ * A thread whose own arena cannot be made (2 MiB of metadata, mapped
+ * 2 MiB-aligned: up to 4 MiB of address space) got no block from jemalloc
+ * at all, where glibc falls back to an arena that exists: with 2-3 MiB
+ * left under RLIMIT_AS, a new thread's malloc(64) failed 64 of 64 times
+ * (glibc served 64 of 64). So when jemalloc finds no arena for a thread,
+ * that call gets arena 0, unbound (the thread is not counted there, and
+ * its next slow-path call tries again to make its own). Called from
+ * jemalloc's other objects (arena_choose, inline there), hence the
+ * linker's --wrap.
+ */
+extern void *je_arenas[] RZ_HIDDEN; /* atomic_p_t, one pointer each */
+void *__real_je_arena_choose_hard(void *tsd, bool internal) RZ_HIDDEN;
+void *__wrap_je_arena_choose_hard(void *tsd, bool internal) RZ_HIDDEN;
+static RZ_THREAD_LOCAL bool small_unbound;
+
+void *__wrap_je_arena_choose_hard(void *tsd, bool internal)
+{
+	void *arena = __real_je_arena_choose_hard(tsd, internal);
+	small_unbound = arena == NULL;
+	return arena ? arena : __atomic_load_n(&je_arenas[0], __ATOMIC_ACQUIRE);
+}
+#define SMALL_UNBOUND() small_unbound
+#else
+#define SMALL_UNBOUND() false
+#endif
+
 /* How many threads jemalloc has set up: the sum of its arenas' thread
  * counts (statistics, refreshed first), or 0 when it keeps none. */
 static unsigned small_threads_set_up(void)
@@ -330,6 +358,8 @@ void _rz_small_thread_boot(void)
 	if (!bound)
 		return;
 	rzje_dallocx(bound, SMALL_TCACHE_NONE_FLAG);
+	if (SMALL_UNBOUND())
+		return; /* on arena 0 for now: no cache, whose stacks may not fit */
 	int flags = SMALL_ARENA_FLAG(0) | SMALL_TCACHE_NONE_FLAG;
 	void *room = rzje_mallocx(SMALL_TCACHE_ROOM, flags);
 	if (!room)

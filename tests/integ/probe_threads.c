@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -275,6 +276,72 @@ static int threads_before_limit(int argc, char **argv)
 	return 0;
 }
 
+/* threads_new_near_limit [FREED_MIB]: under RLIMIT_AS, the main thread
+ * fills the limit, frees FREED_MIB (default 2) of 1 MiB blocks, and
+ * creates a thread (its stack mapped before) whose 64 mallocs of 64 bytes must all
+ * be served, as under glibc (it gives such a thread an arena that exists).
+ * jemalloc could not make the thread's own arena (2 MiB of metadata) and
+ * returned NULL to each: 0 of 64 (src/backend/small_jemalloc.c). */
+static void *near_worker(void *arg)
+{
+	atomic_uint *served = arg;
+	void *keep[64];
+	for (unsigned i = 0; i < 64; i++) {
+		errno = 0;
+		keep[i] = malloc(64);
+		if (keep[i])
+			atomic_fetch_add(served, 1);
+		else
+			CHECK(errno == ENOMEM, "malloc(64) failed with errno %d", errno);
+	}
+	for (unsigned i = 0; i < 64; i++)
+		free(keep[i]);
+	return NULL;
+}
+
+static int threads_new_near_limit(int argc, char **argv)
+{
+	unsigned freed = arg_or(argc, argv, 0, 2);
+	void *first[16];
+	CHECK(freed <= 16, "at most 16 MiB freed, not %u", freed);
+	/* The thread's stack is mapped before the limit: what is freed is
+	 * left to the allocator (a stack mapped under it found it taken, now
+	 * and then, under a loaded make check). */
+	size_t stack_size = 256 * 1024;
+	void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(stack != MAP_FAILED, "mmap of a stack: %s", strerror(errno));
+	pthread_attr_t attr;
+	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
+	CHECK(pthread_attr_setstack(&attr, stack, stack_size) == 0, "pthread_attr_setstack");
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_AS, &old) == 0, "getrlimit: %s", strerror(errno));
+	lim = old;
+	lim.rlim_cur = probe_vm_bytes() + 64 * PROBE_MIB;
+	CHECK(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit: %s", strerror(errno));
+	for (unsigned i = 0; i < freed; i++)
+		CHECK((first[i] = malloc(PROBE_MIB)) != NULL, "malloc(1 MiB) under the limit");
+	size_t held = 0;
+	struct late_link *head = late_fill(&held);
+	for (unsigned i = 0; i < freed; i++)
+		free(first[i]);
+	atomic_uint served = 0;
+	pthread_t t;
+	int err = pthread_create(&t, &attr, near_worker, &served);
+	if (err == 0)
+		CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+	CHECK(setrlimit(RLIMIT_AS, &old) == 0, "setrlimit back: %s", strerror(errno));
+	late_free(head);
+	pthread_attr_destroy(&attr);
+	munmap(stack, stack_size);
+	CHECK(err == 0, "pthread_create with %u MiB freed: %s", freed, strerror(err));
+	printf("held %zu MiB, freed %u: the new thread got %u of 64\n", held >> 20, freed,
+	       atomic_load(&served));
+	CHECK(atomic_load(&served) == 64, "the new thread got %u of 64 small blocks",
+	      atomic_load(&served));
+	return 0;
+}
+
 /* ---- the start routine's contract, with rezone's pthread_create ---------- */
 
 static void *ends_by_return(void *arg)
@@ -358,6 +425,7 @@ const struct probe_cmd probe_threads_cmds[] = {
 	{ "threads_start_contract", threads_start_contract },
 	{ "threads_late_start", threads_late_start },
 	{ "threads_before_limit", threads_before_limit },
+	{ "threads_new_near_limit", threads_new_near_limit },
 	{ "threads_exchange", threads_exchange },
 	{ "threads_rounds", threads_rounds },
 	{ NULL, NULL },

@@ -54,6 +54,15 @@ Test(threads, threads_made_before_a_limit_first_allocating_after_it_filled_get_n
 			    "threads_before_limit", "8");
 }
 
+/* A thread made when little is left under the limit: its small blocks
+ * come from an arena that exists, as under glibc (jemalloc could not make
+ * the thread's own, 2 MiB, and gave NULL to 64 of 64). */
+Test(threads, a_thread_made_near_the_limit_gets_small_blocks_as_under_glibc)
+{
+	assert_probe_passes(NULL, "threads_new_near_limit", "2");
+	assert_probe_passes(NULL, "threads_new_near_limit", "4");
+}
+
 /* A thread's result reaches pthread_join however it ends (return,
  * pthread_exit, cancellation), with and without a memory limit (with one,
  * rezone's pthread_create starts it through a trampoline). */
