@@ -210,11 +210,19 @@ int _rz_vm_unmap(void *p, size_t size)
 	return munmap(p, size) == 0 ? 0 : errno;
 }
 
+/* rezone exports mprotect (frontend/protect_linux.c, which marks the
+ * blocks a program protects); its own calls go straight to the kernel,
+ * under a block's lock that the export would take again. */
+static int linux_open_rw(void *p, size_t size)
+{
+	return syscall(SYS_mprotect, p, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
 int _rz_vm_commit(void *p, size_t size)
 {
 	if (size == 0)
 		return 0;
-	return mprotect(p, size, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+	return linux_open_rw(p, size);
 }
 
 int _rz_vm_decommit(void *p, size_t size)
@@ -292,8 +300,7 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 		 * the new block before moving so failure changes nothing. */
 		len = used;
 		if (new_used > used &&
-		    mprotect((char *)dst + used, new_used - used, PROT_READ | PROT_WRITE) != 0) {
-			err = errno;
+		    (err = linux_open_rw((char *)dst + used, new_used - used)) != 0) {
 			munmap(dst, new_size);
 			return err;
 		}

@@ -142,6 +142,10 @@ bool _rz_maybe_ours(const void *p) RZ_HIDDEN;
  * MCL_FUTURE) or munlockall() (both false). */
 void _rz_lock_memory(bool current, bool future) RZ_HIDDEN;
 
+/* The program gave [addr, addr+len) a protection other than read+write
+ * (mprotect succeeded): large blocks there will not be cached when freed. */
+void _rz_protect_changed(void *addr, size_t len) RZ_HIDDEN;
+
 /* Whether the engine is busy in another thread right now (zone_locked). */
 bool _rz_engine_locked(void) RZ_HIDDEN;
 

@@ -418,6 +418,10 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	}
 	struct _rz_cached out[RZ_CACHE_MAX];
 	size_t n = 0;
+	/* The program's protection would stay on the cached pages and fault
+	 * the next block there: unmapped, as glibc unmaps its chunks. */
+	if (b->flags & RZ_BLOCK_PROTECTED)
+		cacheable = false;
 	if (!cacheable || _rz_opt.cache_bytes == 0 || !_rz_cache_put(&c, out, &n)) {
 		large_unmap(c.addr, c.reserved);
 		return;
@@ -465,6 +469,11 @@ void _rz_large_free(void *p, const char *call)
  * Block locked. */
 static void large_shrink(struct _rz_block *b, size_t n)
 {
+	/* Pages the program protected become headroom that a later growth
+	 * reuses (glibc's mremap would unmap them): read+write again, or,
+	 * where commit is charged, as headroom is (the decommit below). */
+	if ((b->flags & RZ_BLOCK_PROTECTED) && large_commit_is_free())
+		(void)_rz_vm_commit((void *)(b->addr + n), b->size - n);
 	size_t touched = b->dirty > b->size ? b->dirty : b->size;
 	if (touched - n > SHRINK_KEEP_DIRTY || !_rz_caps.shrink_keeps_pages ||
 	    !large_commit_is_free() || _rz_opt.guard)
@@ -780,6 +789,51 @@ void *_rz_large_expand(void *p, size_t size)
 	}
 	errno = caller;
 	return p;
+}
+
+/* The live block holding page a, if any: a itself, then up to 64 pages
+ * back by exact lookups (a guard page near a block's end), then the scan
+ * the misuse diagnostics use. */
+static bool large_block_holding(uintptr_t a, struct _rz_block *b)
+{
+	size_t pg = _rz_caps.page_size;
+	for (uintptr_t s = a, i = 0; i < 64 && s >= pg; i++, s -= pg)
+		if (_rz_table_find(s, b))
+			return a - s < b->reserved;
+	return _rz_table_find_containing(a, b);
+}
+
+/* The block marked last: a runtime that protects pages of one big block
+ * over and over (a collector's write barrier) finds it in one lookup. */
+static uintptr_t large_protected_last;
+
+void _rz_large_protected(uintptr_t addr, size_t len)
+{
+	size_t pg = _rz_caps.page_size;
+	uintptr_t end = addr + len < addr ? UINTPTR_MAX : addr + len;
+	uintptr_t a = addr & ~(uintptr_t)(pg - 1);
+	while (a < end && (a = _rz_pagemap_next(a, end)) < end) {
+		a &= ~(uintptr_t)(pg - 1);
+		uintptr_t next = a + pg;
+		struct _rz_block b;
+		uintptr_t last = __atomic_load_n(&large_protected_last, __ATOMIC_RELAXED);
+		if (last && last <= a && _rz_table_find(last, &b) && a - last < b.reserved &&
+		    (b.flags & RZ_BLOCK_PROTECTED)) {
+			next = last + b.reserved; /* marked already */
+		} else if (large_block_holding(a, &b)) {
+			struct _rz_rec *r = _rz_table_acquire(b.addr, &b);
+			if (r) {
+				b.flags |= RZ_BLOCK_PROTECTED;
+				_rz_table_release(r, &b);
+				__atomic_store_n(&large_protected_last, b.addr, __ATOMIC_RELAXED);
+				if (b.addr + b.reserved > next)
+					next = b.addr + b.reserved;
+			}
+		}
+		if (next < a)
+			break;
+		a = next;
+	}
 }
 
 void _rz_large_check_foreign(const void *p, const char *call)

@@ -68,6 +68,9 @@ void *_rz_large_expand(void *p, size_t size) RZ_HIDDEN;
  * or manages no longer; returns if it may belong to the small delegate.
  * Lock-free unless it is about to abort. */
 void _rz_large_check_foreign(const void *p, const char *call) RZ_HIDDEN;
+/* The program gave [addr, addr+len) a protection other than read+write:
+ * the live blocks there are marked RZ_BLOCK_PROTECTED (table.h). */
+void _rz_large_protected(uintptr_t addr, size_t len) RZ_HIDDEN;
 
 /* Out of memory (address space, data limit, commit): returns every cached
  * mapping, then trims the headroom of every live block. The bytes of

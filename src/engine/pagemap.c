@@ -256,6 +256,34 @@ static void pm_mark(uintptr_t addr, size_t len, bool set)
 	}
 }
 
+uintptr_t _rz_pagemap_next(uintptr_t a, uintptr_t end)
+{
+	a &= ~(((uintptr_t)1 << PM_UNIT_SHIFT) - 1);
+	while (a < end) {
+		uintptr_t step = (uintptr_t)1 << PM_UNIT_SHIFT;
+		if (LOAD(pm_lost) != 0 || (a >> PM_VA_SHIFT)) {
+			/* Lost ranges may be anywhere: page by page. */
+			if (_rz_pagemap_has(a))
+				return a;
+		} else {
+			struct pm_leaf *l = __atomic_load_n(&pm_top[a >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+			size_t g = (a >> PM_GRAIN_SHIFT) & (PM_GRAINS - 1);
+			uint16_t c = l ? PM_COUNT(__atomic_load_n(&l->count[g], __ATOMIC_ACQUIRE)) : 0;
+			size_t u = (a >> PM_UNIT_SHIFT) & (PM_UNITS - 1);
+			if (!l)
+				step = (((a >> PM_LEAF_SHIFT) + 1) << PM_LEAF_SHIFT) - a;
+			else if (c == 0)
+				step = (((a >> PM_GRAIN_SHIFT) + 1) << PM_GRAIN_SHIFT) - a;
+			else if (c >= PM_UNITS || ((LOAD(l->bits[g][u / 64]) >> (u % 64)) & 1))
+				return a;
+		}
+		if (a + step < a)
+			break;
+		a += step;
+	}
+	return end;
+}
+
 void _rz_pagemap_postfork_child(void)
 {
 	/* A thread that held a leaf's lock at fork does not exist here. */

@@ -27,6 +27,9 @@
  * then scans). */
 void _rz_pagemap_set(uintptr_t addr, size_t len) RZ_HIDDEN;
 void _rz_pagemap_clear(uintptr_t addr, size_t len) RZ_HIDDEN;
+/* The first 4 KiB page in [a, end) that _rz_pagemap_has would call
+ * rezone's, or end; skips missing leaves and empty 2 MiB grains. */
+uintptr_t _rz_pagemap_next(uintptr_t a, uintptr_t end) RZ_HIDDEN;
 /* Fork child: frees the leaves' writer locks. */
 void _rz_pagemap_postfork_child(void) RZ_HIDDEN;
 /* Whether the 4 KiB page holding p is rezone's. Lock-free. */

@@ -542,6 +542,13 @@ void _rz_lock_memory(bool current, bool future)
 	_rz_large_lock_memory(current, future);
 }
 
+void _rz_protect_changed(void *addr, size_t len)
+{
+	/* No large block yet (or not set up): nothing of rezone's there. */
+	if (__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2 && _rz_table_count() != 0)
+		_rz_large_protected((uintptr_t)addr, len);
+}
+
 /* The delegate's locks first: its out-of-memory reclaim takes the large
  * engine's lock while holding its own (small.h). */
 void _rz_prefork(void)

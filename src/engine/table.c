@@ -54,7 +54,7 @@ struct _rz_rec {
 	uint32_t lock;
 	uint32_t next_free; /* free list link (index + 1; 0: end) */
 	uint32_t thp;
-	uint32_t pad;
+	uint32_t flags;
 	uint64_t excess_ns;
 };
 
@@ -266,6 +266,7 @@ static void rec_read(const struct _rz_rec *r, struct _rz_block *out)
 	out->grows = LOAD(r->grows);
 	out->align_log = LOAD(r->align_log);
 	out->thp = LOAD(r->thp);
+	out->flags = LOAD(r->flags);
 	out->excess_ns = LOAD(r->excess_ns);
 }
 
@@ -277,6 +278,7 @@ static void rec_fill(struct _rz_rec *r, const struct _rz_block *b)
 	STORE(r->grows, b->grows);
 	STORE(r->align_log, b->align_log);
 	STORE(r->thp, b->thp);
+	STORE(r->flags, b->flags);
 	STORE(r->excess_ns, b->excess_ns);
 }
 

@@ -28,8 +28,13 @@ struct _rz_block {
 	uint32_t grows;     /* times it outgrew its reservation */
 	uint32_t align_log; /* log2 of the alignment it was asked for (0: page) */
 	uint32_t thp;       /* huge-page state of its mapping (large.c) */
+	uint32_t flags;     /* RZ_BLOCK_* */
 	uint64_t excess_ns; /* since when dirty > size (0: it is not) */
 };
+
+/* The program changed the protection of some of its pages (mprotect):
+ * freed, the mapping goes back to the OS, never to the cache. */
+#define RZ_BLOCK_PROTECTED 1u
 
 /* A live block's record, locked by _rz_table_acquire. */
 struct _rz_rec;

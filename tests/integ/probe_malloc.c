@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -294,6 +295,77 @@ static int small_oom_reclaims_cache(int argc, char **argv)
 	return 0;
 }
 
+/* protect_free [SIZE]: 4 times, a page-aligned block of SIZE bytes
+ * (default 1 MiB) is filled, made read-only and executable (mprotect),
+ * and freed; then a block of the same size is written all over, and a
+ * calloc'd one must read zero. Under glibc (which unmaps such chunks)
+ * this runs; rezone's cache kept the protection and the write faulted
+ * (src/frontend/protect_linux.c). */
+static int protect_free(int argc, char **argv)
+{
+	size_t size = argc > 0 ? strtoul(argv[0], NULL, 0) : PROBE_MIB;
+	for (int round = 0; round < 4; round++) {
+		void *p;
+		CHECK(posix_memalign(&p, 4096, size) == 0, "posix_memalign(4096, %zu)", size);
+		memset(p, 0xc3, size);
+		CHECK(mprotect(p, size, PROT_READ | PROT_EXEC) == 0, "mprotect: %s",
+		      strerror(errno));
+		free(p);
+		unsigned char *q = malloc(size);
+		CHECK(q != NULL, "malloc(%zu)", size);
+		memset(q, 1, size);
+		unsigned char *c = calloc(1, size);
+		CHECK(c != NULL, "calloc(1, %zu)", size);
+		for (size_t i = 0; i < size; i += 512)
+			CHECK(c[i] == 0, "calloc'd byte %zu is %u", i, c[i]);
+		free(c);
+		free(q);
+	}
+	return 0;
+}
+
+/* A 1 MiB block, filled with `fill`, whose last page is PROT_NONE. */
+static unsigned char *guarded_block(int fill)
+{
+	size_t size = PROBE_MIB;
+	unsigned char *p = malloc(size);
+	CHECK(p != NULL, "malloc(1 MiB)");
+	memset(p, fill, size);
+	unsigned char *guard = (unsigned char *)(((uintptr_t)p + size - 4096) & ~(uintptr_t)4095);
+	CHECK(mprotect(guard, 4096, PROT_NONE) == 0, "mprotect: %s", strerror(errno));
+	return p;
+}
+
+/* protect_guard shrink|free: a guard page (PROT_NONE) at the end of a
+ * 1 MiB block (an interior address). shrink: the block shrinks past it,
+ * grows back and is written all over. free: a guarded block is freed
+ * and the next block of its size written all over. Each runs under glibc
+ * as its own process (its mremap drops a shrunk tail; it unmaps freed
+ * chunks; but once one is freed, its raised mmap threshold serves the
+ * next 1 MiB from the heap, where a guard page faults its free: hence
+ * one round, one case per process). */
+static int protect_guard(int argc, char **argv)
+{
+	size_t size = PROBE_MIB;
+	if (argc > 0 && strcmp(argv[0], "shrink") == 0) {
+		unsigned char *s = realloc(guarded_block(2), size / 2);
+		CHECK(s != NULL, "realloc to 512 KiB");
+		unsigned char *g = realloc(s, size);
+		CHECK(g != NULL, "realloc back to 1 MiB");
+		for (size_t i = 0; i < size / 2; i++)
+			CHECK(g[i] == 2, "byte %zu lost: %u", i, g[i]);
+		memset(g, 3, size);
+		free(g);
+		return 0;
+	}
+	free(guarded_block(2));
+	unsigned char *q = malloc(size);
+	CHECK(q != NULL, "malloc(1 MiB)");
+	memset(q, 4, size);
+	free(q);
+	return 0;
+}
+
 const struct probe_cmd probe_malloc_cmds[] = {
 	{ "malloc_zero", malloc_zero },
 	{ "malloc_huge", malloc_huge },
@@ -305,5 +377,7 @@ const struct probe_cmd probe_malloc_cmds[] = {
 	{ "calloc_after_cached_free", calloc_after_cached_free },
 	{ "calloc_overflow", calloc_overflow },
 	{ "small_oom_reclaims_cache", small_oom_reclaims_cache },
+	{ "protect_free", protect_free },
+	{ "protect_guard", protect_guard },
 	{ NULL, NULL },
 };

@@ -127,6 +127,15 @@ Test(exports, library_exports_setrlimit_and_prlimit)
 	exports_require_functions(lim);
 }
 
+Test(exports, library_exports_mprotect)
+{
+	/* A block the program protected is not cached when freed
+	 * (src/frontend/protect_linux.c). */
+	static const char *const prot[] = { "mprotect", "pkey_mprotect", NULL };
+
+	exports_require_functions(prot);
+}
+
 /* The whole export table, exactly: anything else would be a leak of an
  * internal or embedded name (rezone.map). */
 Test(exports, library_exports_exactly_its_list)
@@ -139,7 +148,8 @@ Test(exports, library_exports_exactly_its_list)
 		"__libc_calloc", "__libc_realloc", "__libc_memalign",
 		"__libc_valloc", "__libc_pvalloc", "__libc_mallinfo", "__libc_mallopt",
 		"rezone_expand", "rezone_stats", "rezone_version",
-		"dlopen", "dlmopen", "mlockall", "munlockall", "pthread_create",
+		"dlopen", "dlmopen", "mlockall", "munlockall", "mprotect", "pkey_mprotect",
+		"pthread_create",
 #if defined(HAVE_THREADS_H)
 		"thrd_create",
 #endif

@@ -172,6 +172,26 @@ Test(pagemap, neighbouring_ranges_in_one_grain_stay_apart)
 	cr_assert_not(_rz_pagemap_has(a + 64 * 4096));
 }
 
+Test(pagemap, next_finds_the_first_rezone_page_of_a_range)
+{
+	uintptr_t a = (uintptr_t)0x250000000000ull;
+	uintptr_t end = a + ((uintptr_t)8 << 30);
+	cr_assert_eq(_rz_pagemap_next(a, end), end, "nothing there");
+	_rz_pagemap_set(a + ((uintptr_t)3 << 30) + 5 * 4096, 2 * 4096); /* a later GiB */
+	_rz_pagemap_set(a + ((uintptr_t)4 << 21), (size_t)2 << 21);     /* whole grains */
+	cr_assert_eq(_rz_pagemap_next(a, end), a + ((uintptr_t)4 << 21));
+	cr_assert_eq(_rz_pagemap_next(a + ((uintptr_t)5 << 21) + 100, end),
+	    a + ((uintptr_t)5 << 21), "inside a whole grain: its page");
+	cr_assert_eq(_rz_pagemap_next(a + ((uintptr_t)6 << 21), end),
+	    a + ((uintptr_t)3 << 30) + 5 * 4096, "past the grains: the next GiB's pages");
+	cr_assert_eq(_rz_pagemap_next(a + ((uintptr_t)3 << 30) + 7 * 4096, end), end);
+	cr_assert_eq(_rz_pagemap_next(a, a + ((uintptr_t)4 << 21)), a + ((uintptr_t)4 << 21),
+	    "the end bounds the search");
+	_rz_pagemap_clear(a + ((uintptr_t)4 << 21), (size_t)2 << 21);
+	_rz_pagemap_clear(a + ((uintptr_t)3 << 30) + 5 * 4096, 2 * 4096);
+	cr_assert_eq(_rz_pagemap_next(a, end), end);
+}
+
 /* Bytes of this process that RLIMIT_DATA counts (VmData). */
 static rlim_t data_bytes(void)
 {
