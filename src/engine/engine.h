@@ -186,6 +186,11 @@ bool _rz_memory_limited(void) RZ_HIDDEN;
  * the caller is about to make, for a first call after memory ran out
  * (_rz_small_prepare_limit). */
 bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads) RZ_HIDDEN;
+/* The caller may be about to set RLIMIT_AS or RLIMIT_DATA (to any value):
+ * threads not yet set up are set up without a thread cache from now on,
+ * and the ones setting up now have finished when this returns; the rest
+ * of _rz_memory_prepare waits for a limit that holds. */
+void _rz_memory_prepare_threads(void) RZ_HIDDEN;
 void _rz_thread_boot(void) RZ_HIDDEN;
 
 /* Called once at exit by the front end: prints stats if asked. */

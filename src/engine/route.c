@@ -150,6 +150,17 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 	return true;
 }
 
+void _rz_memory_prepare_threads(void)
+{
+	_rz_init();
+	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
+		return;
+	unsigned threads = _rz_os_thread_count();
+	if (threads > 1 && _rz_decay_running())
+		threads--;
+	_rz_small_prepare_limit(threads, 0, false);
+}
+
 /* The same from the engine, outside the delegate: the delegate's free
  * pages too, and under an address-space limit their address space
  * (_rz_small_configure). A program that freed 900 MiB of small blocks

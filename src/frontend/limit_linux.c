@@ -66,11 +66,25 @@ static bool limit_is_self(pid_t pid)
 	return own;
 }
 
+/* Threads are prepared before the call as well: a thread inside its
+ * first jemalloc call when the limit took hold had made its thread cache
+ * but could not make its arena, and crashed (SIGSEGV in
+ * tcache_arena_associate: a thread released to malloc, the limit set
+ * 15-40 us later, 12-27 runs of 40). Before the call, what is about to be
+ * set is not read (the pointer is the kernel's to check), so only the
+ * part that is right whatever the value: threads not set up go without
+ * a cache, and those setting up finish first. */
 static int limit_set(pid_t pid, int resource, const void *new_limit, void *old_limit)
 {
+	bool memory = new_limit && (resource == RLIMIT_AS || resource == RLIMIT_DATA) &&
+	    limit_is_self(pid);
+	if (memory) {
+		int saved = errno;
+		_rz_memory_prepare_threads();
+		errno = saved;
+	}
 	int ret = (int)syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
-	if (ret == 0 && new_limit && (resource == RLIMIT_AS || resource == RLIMIT_DATA) &&
-	    limit_is_self(pid)) {
+	if (ret == 0 && memory) {
 		int saved = errno;
 		struct rlimit64 now;
 		if (syscall(SYS_prlimit64, 0, resource, NULL, &now) == 0 &&

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(HAVE_THREADS_H)
@@ -358,6 +360,85 @@ static int threads_new_near_limit(int argc, char **argv)
 	return 0;
 }
 
+/* limit_during_first_malloc [ROUNDS]: ROUNDS times, a child with 64 MiB
+ * in use releases a thread made before any limit to its first malloc and,
+ * 10-40 us later, sets RLIMIT_AS or RLIMIT_DATA (setrlimit, or prlimit on
+ * its pid) to 1 MiB, far below its use. Every malloc of the thread must
+ * give a block or NULL with ENOMEM, as under glibc. The limit took hold
+ * while the thread was inside its first jemalloc call, with its thread
+ * cache made and its arena not yet: SIGSEGV in tcache_arena_associate,
+ * 28 runs of 40 at 30 us (src/frontend/limit_linux.c). */
+static atomic_int first_go;
+
+static double first_now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static void *first_worker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&first_go))
+		;
+	for (unsigned k = 0; k < 2000; k++) {
+		errno = 0;
+		char *p = malloc(16 + (k % 64) * 16);
+		if (!p) {
+			CHECK(errno == ENOMEM, "malloc failed with errno %d", errno);
+			continue;
+		}
+		*(volatile char *)p = 1;
+		free(p);
+	}
+	return NULL;
+}
+
+static void first_child(unsigned round)
+{
+	char *big = malloc(64 * PROBE_MIB);
+	CHECK(big != NULL, "malloc(64 MiB)");
+	memset(big, 1, 64 * PROBE_MIB);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, first_worker, NULL) == 0, "pthread_create");
+	usleep(2000);
+	atomic_store(&first_go, 1);
+	double lead = 10.0 * (1 + round % 4), t0 = first_now_us();
+	while (first_now_us() - t0 < lead)
+		;
+	struct rlimit lim = { PROBE_MIB, RLIM_INFINITY };
+	int resource = round % 2 ? RLIMIT_DATA : RLIMIT_AS;
+	if (round % 3 == 2)
+		CHECK(prlimit(getpid(), resource, &lim, NULL) == 0, "prlimit: %s", strerror(errno));
+	else
+		CHECK(setrlimit(resource, &lim) == 0, "setrlimit: %s", strerror(errno));
+	CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+	_exit(0);
+}
+
+static int limit_during_first_malloc(int argc, char **argv)
+{
+	unsigned rounds = arg_or(argc, argv, 0, 40), bad = 0;
+	for (unsigned r = 0; r < rounds; r++) {
+		fflush(NULL);
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork: %s", strerror(errno));
+		if (pid == 0)
+			first_child(r);
+		int status;
+		CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			if (bad++ == 0)
+				fprintf(stderr, "round %u: %s %d\n", r,
+				    WIFSIGNALED(status) ? "signal" : "exit status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		}
+	}
+	CHECK(bad == 0, "%u of %u children failed", bad, rounds);
+	return 0;
+}
+
 /* ---- the start routine's contract, with rezone's pthread_create ---------- */
 
 static void *ends_by_return(void *arg)
@@ -442,6 +523,7 @@ const struct probe_cmd probe_threads_cmds[] = {
 	{ "threads_late_start", threads_late_start },
 	{ "threads_before_limit", threads_before_limit },
 	{ "threads_new_near_limit", threads_new_near_limit },
+	{ "limit_during_first_malloc", limit_during_first_malloc },
 	{ "threads_exchange", threads_exchange },
 	{ "threads_rounds", threads_rounds },
 	{ NULL, NULL },

@@ -63,6 +63,14 @@ Test(threads, a_thread_made_near_the_limit_gets_small_blocks_as_under_glibc)
 	assert_probe_passes(NULL, "threads_new_near_limit", "4");
 }
 
+/* A limit set while a thread made before it is inside its first
+ * allocation: a block or NULL, never a crash (SIGSEGV in jemalloc's
+ * thread-cache set-up, 28 runs of 40). */
+Test(threads, a_limit_set_during_a_threads_first_malloc_is_not_a_crash)
+{
+	assert_probe_passes(NULL, "limit_during_first_malloc", "40");
+}
+
 /* A thread's result reaches pthread_join however it ends (return,
  * pthread_exit, cancellation), with and without a memory limit (with one,
  * rezone's pthread_create starts it through a trampoline). */
