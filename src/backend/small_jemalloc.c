@@ -190,8 +190,6 @@ static bool small_clearing;
 bool __real_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
 bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
 
-static void small_defer_tcache(void);
-
 /* A limit that rezone did not see set (the prlimit64 system call made
  * directly, or prlimit(1) from another process) finds threads made
  * before it not yet set up, and their set-up maps thread-cache stacks and
@@ -207,12 +205,8 @@ static void small_limit_unseen(void)
 		return;
 	size_t as, data;
 	_rz_os_limits(&as, &data);
-	if (as == 0 && data == 0)
-		return;
-	if (small_option_ours(&rzje_opt_retain, "retain"))
-		__atomic_store_n(&rzje_opt_retain, false, __ATOMIC_RELAXED);
-	if (small_option_ours(&rzje_opt_tcache, "tcache"))
-		small_defer_tcache();
+	if (as != 0 || data != 0)
+		_rz_small_prepare_limit(0, 1, true); /* as for a thread about to be made */
 }
 
 bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd)
@@ -312,6 +306,12 @@ static unsigned small_threads_set_up(void)
 	return sum;
 }
 
+static void small_defer_tcache(void)
+{
+	__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
+	small_clear_tcache();
+}
+
 void _rz_small_prepare_limit(unsigned threads, unsigned new_threads, bool address_limited)
 {
 	if (address_limited && small_option_ours(&rzje_opt_retain, "retain"))
@@ -326,11 +326,6 @@ void _rz_small_prepare_limit(unsigned threads, unsigned new_threads, bool addres
 		small_defer_tcache();
 }
 
-static void small_defer_tcache(void)
-{
-	__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
-	small_clear_tcache();
-}
 
 bool _rz_small_thread_boot_pending(void)
 {

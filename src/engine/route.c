@@ -128,6 +128,21 @@ bool _rz_memory_limited(void)
 	return as != 0 || data != 0 || !_rz_caps.commit_is_free;
 }
 
+/* Not in a vfork child (pid as at set-up or fork): the delegate prepares
+ * the threads that may call it (not rezone's decay thread, which never
+ * does). It reads the count only when no thread is about to be made (one
+ * about to be made defers caches anyway): no stat per pthread_create. */
+static bool route_prepare_delegate(unsigned new_threads, bool address)
+{
+	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
+		return false;
+	unsigned threads = new_threads ? 0 : _rz_os_thread_count();
+	if (threads > 1 && _rz_decay_running())
+		threads--;
+	_rz_small_prepare_limit(threads, new_threads, address);
+	return true;
+}
+
 bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 {
 	size_t as, data;
@@ -137,28 +152,13 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 	if (!address && _rz_caps.commit_is_free)
 		return false;
 	/* After the limits: without one, no getpid on each pthread_create. */
-	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
-		return false;
-	/* Not rezone's decay thread: it never calls the delegate. The
-	 * delegate reads the count only when no thread is about to be made
-	 * (one about to be made defers caches anyway): no stat per
-	 * pthread_create. */
-	unsigned threads = new_threads ? 0 : _rz_os_thread_count();
-	if (threads > 1 && _rz_decay_running())
-		threads--;
-	_rz_small_prepare_limit(threads, new_threads, address);
-	return true;
+	return route_prepare_delegate(new_threads, address);
 }
 
 void _rz_memory_prepare_threads(void)
 {
 	_rz_init();
-	if (_rz_os_pid() != __atomic_load_n(&route_pid, __ATOMIC_RELAXED))
-		return;
-	unsigned threads = _rz_os_thread_count();
-	if (threads > 1 && _rz_decay_running())
-		threads--;
-	_rz_small_prepare_limit(threads, 0, false);
+	(void)route_prepare_delegate(0, false);
 }
 
 /* The same from the engine, outside the delegate: the delegate's free

@@ -77,6 +77,8 @@ uint64_t probe_growths(const struct rezone_stats *s);
 void probe_threads(unsigned n, void *(*fn)(void *), void *arg);
 /* Address space the process has mapped, from /proc/self/statm. */
 size_t probe_vm_bytes(void);
+/* Seconds on the monotonic clock. */
+double probe_now_s(void);
 
 /* Scenarios: one function per sub-command, argc/argv after the name. */
 typedef int probe_fn(int argc, char **argv);

@@ -19,7 +19,6 @@
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -43,12 +42,6 @@ static size_t status_bytes(const char *field)
 	return kib * KiB;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A vector grown by doubling from 1 KiB to top, touching what it adds. */
 static void *vector_grow(size_t top)
@@ -437,13 +430,13 @@ static double aligned_small_pair(void)
 {
 	double best = 1e9;
 	for (int round = 0; round < 7; round++) {
-		double t0 = now_s();
+		double t0 = probe_now_s();
 		for (int r = 0; r < 10; r++)
 			for (int i = 0; i < SMALL_KEPT; i++) {
 				free(small_kept[i]);
 				small_kept[i] = malloc(4096);
 			}
-		double t = (now_s() - t0) / (10.0 * SMALL_KEPT);
+		double t = (probe_now_s() - t0) / (10.0 * SMALL_KEPT);
 		if (t < best)
 			best = t;
 	}
@@ -554,8 +547,8 @@ static int scale_decay(int argc, char **argv)
 	}
 	for (int i = 0; i < 8; i++)
 		free(b[i]);
-	double end = now_s() + 3.0;
-	while (now_s() < end) {
+	double end = probe_now_s() + 3.0;
+	while (probe_now_s() < end) {
 		void *s = malloc(100);
 		free(s);
 		usleep(1000);

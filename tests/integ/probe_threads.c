@@ -18,7 +18,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(HAVE_THREADS_H)
@@ -370,13 +369,6 @@ static int threads_new_near_limit(int argc, char **argv)
  * 28 runs of 40 at 30 us (src/frontend/limit_linux.c). */
 static atomic_int first_go;
 
-static double first_now_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
 static void *first_worker(void *arg)
 {
 	(void)arg;
@@ -404,8 +396,8 @@ static void first_child(unsigned round)
 	CHECK(pthread_create(&t, NULL, first_worker, NULL) == 0, "pthread_create");
 	usleep(2000);
 	atomic_store(&first_go, 1);
-	double lead = 10.0 * (1 + round % 4), t0 = first_now_us();
-	while (first_now_us() - t0 < lead)
+	double lead = 10e-6 * (1 + round % 4), t0 = probe_now_s();
+	while (probe_now_s() - t0 < lead)
 		;
 	struct rlimit lim = { PROBE_MIB, RLIM_INFINITY };
 	int resource = round % 2 ? RLIMIT_DATA : RLIMIT_AS;

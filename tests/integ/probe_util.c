@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -150,4 +151,11 @@ void probe_threads(unsigned n, void *(*fn)(void *), void *arg)
 		      "pthread_create %u", i);
 	for (unsigned i = 0; i < n; i++)
 		CHECK(pthread_join(tid[i], NULL) == 0, "pthread_join %u", i);
+}
+
+double probe_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
