@@ -109,6 +109,10 @@ void _rz_os_limits(size_t *as_limit, size_t *data_limit) RZ_HIDDEN;
  * failed large request falls back to the small delegate, whose own
  * mappings may skip the kernel's check. */
 bool _rz_os_commit_possible(size_t size) RZ_HIDDEN;
+/* The process's address space (VmSize) and private writable memory
+ * (VmData, what RLIMIT_DATA counts) in bytes; false if unknown. System
+ * calls only (no allocation), 16-19 us. */
+bool _rz_os_vm_use(size_t *as_bytes, size_t *data_bytes) RZ_HIDDEN;
 /* Threads in the process now, 0 if unknown; async-signal-safe. */
 unsigned _rz_os_thread_count(void) RZ_HIDDEN;
 /* Gives the processor away (lock spinning). */

@@ -129,10 +129,9 @@ static void small_refresh(void)
  * not cleared when every thread is set up already.
  * jemalloc reads tcache twice as it sets a thread up (once for "on",
  * once for "make the stacks"): cleared between the two, a thread would be
- * on with no stacks. So the set-up is wrapped (the linker's --wrap; it is
- * called from another object of the archive) in a gate, and the option is
- * cleared only while no thread is inside it. Without the wrap (configure
- * found no such function) the option is never cleared.
+ * on with no stacks. So the set-up is taken over (SMALL_HOOK) by a gate,
+ * and the option is cleared only while no thread is inside it. Without
+ * it (configure found no such function) the option is never cleared.
  * Turning a cache on later can still fail for want of memory, and then
  * jemalloc crashes as before: the room shown in arena 0 makes that need
  * another thread to take it in a window of two calls.
@@ -180,6 +179,52 @@ static bool small_option_ours(const bool *option, const char *name)
 	return option && __atomic_load_n(option, __ATOMIC_RELAXED) && !small_conf_names(name);
 }
 
+/*
+ * jemalloc's internal functions that rezone takes over (below): with the
+ * archive rewritten (jemalloc_hooks.sh, configure's check), rezone's
+ * definition is the function for every caller, jemalloc's own objects
+ * included, and calls jemalloc's as rzje_real_<name>; otherwise the
+ * linker's --wrap reaches the calls from jemalloc's other objects only.
+ */
+#if defined(REZONE_JEMALLOC_HOOKS)
+#define SMALL_HOOK(fn) fn
+#define SMALL_REAL(fn) rzje_real_##fn
+#else
+#define SMALL_HOOK(fn) __wrap_##fn
+#define SMALL_REAL(fn) __real_##fn
+#endif
+
+#if defined(REZONE_JEMALLOC_TCACHE_FAILSAFE)
+/*
+ * A thread whose cache stacks (24,784 bytes from arena 0) cannot be
+ * allocated: jemalloc ignores the failure, leaves the cache on with no
+ * stacks and crashes in the thread's next malloc. That happens when
+ * memory runs out inside the thread's set-up, where rezone could not
+ * prepare: a limit set by the raw system call while the thread was
+ * inside its first malloc (SIGSEGV in 2-10 runs of 40), or the room
+ * shown in arena 0 taken by another thread just before the boot turns
+ * the cache on. The failure is noted here and the caller turns the
+ * thread's cache off again (small_cache_off): the thread goes on without
+ * one. Only the rewritten archive reaches this: the set-up calls it from
+ * its own object.
+ */
+static RZ_THREAD_LOCAL void *small_stacks_failed; /* the thread's tsd */
+
+bool rzje_real_je_tsd_tcache_data_init(void *tsd) RZ_HIDDEN;
+bool je_tsd_tcache_data_init(void *tsd) RZ_HIDDEN;
+
+bool je_tsd_tcache_data_init(void *tsd)
+{
+	bool failed = rzje_real_je_tsd_tcache_data_init(tsd);
+	if (__builtin_expect(failed, 0))
+		small_stacks_failed = tsd;
+	return failed;
+}
+#define SMALL_STACKS_FAILED() small_stacks_failed
+#else
+#define SMALL_STACKS_FAILED() ((void *)0)
+#endif
+
 #if defined(REZONE_JEMALLOC_TCACHE_GATE)
 /* The gate: threads inside jemalloc's per-thread cache set-up, and a
  * clearer waiting for them to leave (sequentially consistent, so that a
@@ -187,8 +232,9 @@ static bool small_option_ours(const bool *option, const char *name)
 static unsigned small_setting_up;
 static bool small_clearing;
 
-bool __real_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
-bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd) RZ_HIDDEN;
+bool SMALL_REAL(je_tsd_tcache_enabled_data_init)(void *tsd) RZ_HIDDEN;
+bool SMALL_HOOK(je_tsd_tcache_enabled_data_init)(void *tsd) RZ_HIDDEN;
+static void small_cache_off(void *tsd);
 
 /* A limit that rezone did not see set (the prlimit64 system call made
  * directly, or prlimit(1) from another process) finds threads made
@@ -209,7 +255,7 @@ static void small_limit_unseen(void)
 		_rz_small_prepare_limit(0, 1, true); /* as for a thread about to be made */
 }
 
-bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd)
+bool SMALL_HOOK(je_tsd_tcache_enabled_data_init)(void *tsd)
 {
 	small_limit_unseen();
 	for (;;) {
@@ -220,20 +266,57 @@ bool __wrap_je_tsd_tcache_enabled_data_init(void *tsd)
 		while (__atomic_load_n(&small_clearing, __ATOMIC_ACQUIRE))
 			;
 	}
-	bool err = __real_je_tsd_tcache_enabled_data_init(tsd);
+	bool err = SMALL_REAL(je_tsd_tcache_enabled_data_init)(tsd);
 	__atomic_fetch_sub(&small_setting_up, 1, __ATOMIC_RELEASE);
+	if (__builtin_expect(SMALL_STACKS_FAILED() == tsd, 0))
+		small_cache_off(tsd);
 	return err;
 }
 
-/* Runs once (small_tcache_deferred is set first, under jemalloc's
- * "epoch" caller; two clearers at once only wait twice). */
-static void small_clear_tcache(void)
+/* Waits until no thread is inside the set-up, and keeps new ones out
+ * until small_gate_open (two closers at once only wait twice). */
+static void small_gate_close(void)
 {
 	__atomic_store_n(&small_clearing, true, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&small_setting_up, __ATOMIC_SEQ_CST) != 0)
 		;
-	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
+}
+
+static void small_gate_open(void)
+{
 	__atomic_store_n(&small_clearing, false, __ATOMIC_RELEASE);
+}
+
+/* Runs once (small_tcache_deferred is set first, under jemalloc's
+ * "epoch" caller). */
+static void small_clear_tcache(void)
+{
+	small_gate_close();
+	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
+	small_gate_open();
+}
+
+/* The calling thread's cache off after its stacks could not be had: the
+ * set-up run again with the option cleared only sets "off". Memory has
+ * run out, so caches are deferred from now on, as under a limit (new
+ * threads get rezone's boot, which shows room first); an option the
+ * user set keeps its value for other threads, and is cleared only for
+ * this one, with the gate closed. */
+static void small_cache_off(void *tsd)
+{
+#if defined(REZONE_JEMALLOC_TCACHE_FAILSAFE)
+	small_stacks_failed = NULL;
+#endif
+	bool ours = small_option_ours(&rzje_opt_tcache, "tcache");
+	if (ours)
+		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
+	small_gate_close();
+	bool was = __atomic_load_n(&rzje_opt_tcache, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
+	(void)SMALL_REAL(je_tsd_tcache_enabled_data_init)(tsd);
+	if (!ours)
+		__atomic_store_n(&rzje_opt_tcache, was, __ATOMIC_SEQ_CST);
+	small_gate_open();
 }
 
 /* The child has one thread, the one that forked, and it is not setting
@@ -252,6 +335,7 @@ static void small_gate_postfork_child(void)
 #else
 static void small_clear_tcache(void) {}
 static void small_gate_postfork_child(void) {}
+static void small_cache_off(void *tsd) { (void)tsd; }
 #define SMALL_TCACHE_GATE 0
 #endif
 
@@ -263,24 +347,75 @@ static void small_gate_postfork_child(void) {}
  * left under RLIMIT_AS, a new thread's malloc(64) failed 64 of 64 times
  * (glibc served 64 of 64). So when jemalloc finds no arena for a thread,
  * that call gets arena 0, unbound (the thread is not counted there, and
- * its next slow-path call tries again to make its own). Called from
- * jemalloc's other objects (arena_choose, inline there), hence the
- * linker's --wrap.
+ * its next slow-path call tries again to make its own). jemalloc's own
+ * malloc calls it from its object (arena_choose, inline there): only the
+ * rewritten archive reaches that call (SMALL_HOOK).
  */
 extern void *je_arenas[] RZ_HIDDEN; /* atomic_p_t, one pointer each */
-void *__real_je_arena_choose_hard(void *tsd, bool internal) RZ_HIDDEN;
-void *__wrap_je_arena_choose_hard(void *tsd, bool internal) RZ_HIDDEN;
+void *SMALL_REAL(je_arena_choose_hard)(void *tsd, bool internal) RZ_HIDDEN;
+void *SMALL_HOOK(je_arena_choose_hard)(void *tsd, bool internal) RZ_HIDDEN;
 static RZ_THREAD_LOCAL bool small_unbound;
 
-void *__wrap_je_arena_choose_hard(void *tsd, bool internal)
+void *SMALL_HOOK(je_arena_choose_hard)(void *tsd, bool internal)
 {
-	void *arena = __real_je_arena_choose_hard(tsd, internal);
+	void *arena = SMALL_REAL(je_arena_choose_hard)(tsd, internal);
 	small_unbound = arena == NULL;
 	return arena ? arena : __atomic_load_n(&je_arenas[0], __ATOMIC_ACQUIRE);
 }
 #define SMALL_UNBOUND() small_unbound
 #else
 #define SMALL_UNBOUND() false
+#endif
+
+#if defined(REZONE_JEMALLOC_ARENA_ROOM)
+/*
+ * A new arena takes 2 MiB of metadata, mapped 2 MiB-aligned (up to 4 MiB
+ * of address space for a moment), before it can serve anything. Made
+ * with only that much left under RLIMIT_AS or RLIMIT_DATA, it took the
+ * last room and then could not map a page for its blocks, while arena 0
+ * could have served from that room: a thread made before the limit,
+ * whose first call was a free, got NULL for 64 of 64 malloc(64) with
+ * 2 MiB left (glibc, whose new arena needs a 64 MiB reservation, falls
+ * back to its main arena and served 64). So under such a limit a new
+ * arena is made for a thread only while SMALL_ARENA_ROOM is left;
+ * otherwise jemalloc's arena choice finds none, and the thread is served
+ * from arena 0 (above).
+ * One read of /proc/self/status per arena made (16-19 us; at most 4 per
+ * processor in a process's life), nothing without a limit.
+ */
+/* Its metadata (up to 4 MiB while it is aligned), a radix-tree leaf its
+ * first blocks may need (a 6 MiB block of jemalloc's metadata, for memory
+ * in a GiB not used before), and as much again to serve from. */
+#define SMALL_ARENA_ROOM ((size_t)16 << 20)
+
+void *SMALL_REAL(je_arena_new)(void *tsdn, unsigned ind, const void *config) RZ_HIDDEN;
+void *SMALL_HOOK(je_arena_new)(void *tsdn, unsigned ind, const void *config) RZ_HIDDEN;
+
+static bool small_room_for_arena(void)
+{
+	size_t as_limit, data_limit, as, data;
+	_rz_os_limits(&as_limit, &data_limit);
+	if ((as_limit == 0 && data_limit == 0) || !_rz_os_vm_use(&as, &data))
+		return true;
+	if (as_limit != 0 && (as >= as_limit || as_limit - as < SMALL_ARENA_ROOM))
+		return false;
+	return data_limit == 0 || (data < data_limit && data_limit - data >= SMALL_ARENA_ROOM);
+}
+
+/* Arenas below it are the threads' (the huge arena, for jemalloc's
+ * oversize blocks, comes next; a weak name: without it, every arena). */
+extern unsigned je_narenas_auto __attribute__((weak)) RZ_HIDDEN;
+
+void *SMALL_HOOK(je_arena_new)(void *tsdn, unsigned ind, const void *config)
+{
+	/* Arena 0 is jemalloc's start-up: always made. The huge arena
+	 * serves one request of 8 MiB or more, which needs the room anyway. */
+	bool threads = &je_narenas_auto == NULL ||
+	    ind < __atomic_load_n(&je_narenas_auto, __ATOMIC_RELAXED);
+	if (ind != 0 && threads && !small_room_for_arena())
+		return NULL;
+	return SMALL_REAL(je_arena_new)(tsdn, ind, config);
+}
 #endif
 
 /* How many threads jemalloc has set up: the sum of its arenas' thread
@@ -362,6 +497,11 @@ void _rz_small_thread_boot(void)
 	rzje_dallocx(room, flags);
 	on = true;
 	(void)rzje_mallctl("thread.tcache.enabled", NULL, NULL, &on, sizeof(on));
+	/* The room went to another thread first: jemalloc left the cache on
+	 * with no stacks (it crashed in the thread's next malloc). */
+	void *failed = SMALL_STACKS_FAILED();
+	if (__builtin_expect(failed != NULL, 0))
+		small_cache_off(failed);
 }
 
 /* ---- jemalloc's view of the OS ---------------------------------------------- */

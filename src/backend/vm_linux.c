@@ -63,6 +63,38 @@ static int linux_read_overcommit(void)
 	return n == 1 && c >= '0' && c <= '2' ? c - '0' : 0;
 }
 
+/* /proc/self/status into buf, NUL-terminated; system calls only. */
+static bool linux_read_status(char *buf, size_t size)
+{
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* The number after a "\nName:" line's tabs and spaces (kB units are the
+ * caller's). */
+static bool linux_status_field(const char *buf, const char *name, size_t *value)
+{
+	const char *t = strstr(buf, name);
+	if (!t)
+		return false;
+	for (t += strlen(name); *t == ' ' || *t == '\t'; t++)
+		;
+	if (*t < '0' || *t > '9')
+		return false;
+	size_t v = 0;
+	for (; *t >= '0' && *t <= '9'; t++)
+		v = v * 10 + (size_t)(*t - '0');
+	*value = v;
+	return true;
+}
+
 unsigned _rz_os_thread_count(void)
 {
 	/* System calls only: this runs in fork's prepare handler, maybe
@@ -72,24 +104,24 @@ unsigned _rz_os_thread_count(void)
 	struct stat st;
 	if (stat("/proc/self/task", &st) == 0 && st.st_nlink > 2)
 		return (unsigned)(st.st_nlink - 2);
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
 	char buf[2048];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	size_t count;
+	if (!linux_read_status(buf, sizeof(buf)) || !linux_status_field(buf, "\nThreads:", &count))
 		return 0;
-	buf[n] = '\0';
-	const char *t = strstr(buf, "\nThreads:");
-	if (!t)
-		return 0;
-	unsigned count = 0;
-	for (t += 9; *t == ' ' || *t == '\t'; t++)
-		;
-	for (; *t >= '0' && *t <= '9'; t++)
-		count = count * 10 + (unsigned)(*t - '0');
-	return count;
+	return (unsigned)count;
+}
+
+bool _rz_os_vm_use(size_t *as_bytes, size_t *data_bytes)
+{
+	char buf[2048];
+	size_t as_kib, data_kib;
+	if (!linux_read_status(buf, sizeof(buf)) ||
+	    !linux_status_field(buf, "\nVmSize:", &as_kib) ||
+	    !linux_status_field(buf, "\nVmData:", &data_kib))
+		return false;
+	*as_bytes = as_kib << 10;
+	*data_bytes = data_kib << 10;
+	return true;
 }
 
 bool _rz_os_commit_possible(size_t size)

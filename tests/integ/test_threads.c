@@ -71,6 +71,26 @@ Test(threads, a_limit_set_during_a_threads_first_malloc_is_not_a_crash)
 	assert_probe_passes(NULL, "limit_during_first_malloc", "40");
 }
 
+/* The same with the limit set by the prlimit64 system call itself, which
+ * rezone does not see: the thread's arena or cache stacks could not be
+ * had inside jemalloc's own malloc (SIGSEGV in tcache_arena_associate,
+ * 12 runs of 40; src/README.md, "Reaching jemalloc's internal calls"). */
+Test(threads, a_limit_rezone_does_not_see_set_during_a_threads_first_malloc_is_not_a_crash)
+{
+	assert_probe_passes(NULL, "limit_during_first_malloc", "40", "syscall");
+}
+
+/* A thread made before the limit whose one call so far was a free, and
+ * one set up in full: with 2 MiB left, jemalloc made the first a new
+ * arena that took the last room and then served NULL to 64 of 64
+ * malloc(64), where glibc serves 64. */
+Test(threads, a_thread_made_before_the_limit_gets_small_blocks_with_little_left)
+{
+	assert_probe_passes(NULL, "threads_freed_before_limit", "free", "2");
+	assert_probe_passes(NULL, "threads_freed_before_limit", "malloc", "2");
+	assert_probe_passes(NULL, "threads_freed_before_limit", "free", "4");
+}
+
 /* A thread's result reaches pthread_join however it ends (return,
  * pthread_exit, cancellation), with and without a memory limit (with one,
  * rezone's pthread_create starts it through a trampoline). */
