@@ -274,9 +274,16 @@ bool SMALL_HOOK(je_tsd_tcache_enabled_data_init)(void *tsd)
 }
 
 /* Waits until no thread is inside the set-up, and keeps new ones out
- * until small_gate_open (two closers at once only wait twice). */
+ * until small_gate_open. One closer at a time: a closer changes the
+ * option and may put it back, and two interleaved would put back each
+ * other's temporary value. A closer is never inside the set-up (the
+ * thread that failed there has left its count), so none waits for it. */
+static bool small_closer;
+
 static void small_gate_close(void)
 {
+	while (__atomic_exchange_n(&small_closer, true, __ATOMIC_ACQUIRE))
+		;
 	__atomic_store_n(&small_clearing, true, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&small_setting_up, __ATOMIC_SEQ_CST) != 0)
 		;
@@ -285,6 +292,7 @@ static void small_gate_close(void)
 static void small_gate_open(void)
 {
 	__atomic_store_n(&small_clearing, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&small_closer, false, __ATOMIC_RELEASE);
 }
 
 /* Runs once (small_tcache_deferred is set first, under jemalloc's
@@ -328,6 +336,7 @@ static void small_gate_postfork_child(void)
 {
 	__atomic_store_n(&small_setting_up, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&small_clearing, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&small_closer, false, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&small_tcache_deferred, __ATOMIC_RELAXED))
 		__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_RELAXED);
 }

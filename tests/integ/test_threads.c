@@ -54,6 +54,17 @@ Test(threads, threads_made_before_a_limit_first_allocating_after_it_filled_get_n
 			    "threads_before_limit", "8");
 }
 
+/* The user's MALLOC_CONF=tcache:true is kept: the threads are set up
+ * with a cache, and one whose cache stacks cannot be had goes without
+ * instead of crashing (SIGSEGV in 3 runs of 3 before; src/README.md,
+ * "Third step"). */
+Test(threads, with_the_users_tcache_a_thread_whose_cache_cannot_be_had_goes_without)
+{
+	assert_probe_passes(PROBE_ENV("MALLOC_CONF=tcache:true"), "threads_before_limit", "8");
+	assert_probe_passes(PROBE_ENV("MALLOC_CONF=tcache:true"), "limit_during_first_malloc",
+			    "40", "syscall");
+}
+
 /* A thread made when little is left under the limit: its small blocks
  * come from an arena that exists, as under glibc (jemalloc could not make
  * the thread's own, 2 MiB, and gave NULL to 64 of 64). */
