@@ -90,6 +90,7 @@ void _rz_heap_info(struct _rz_heap_info *out)
 	_rz_small_info(&si);
 	out->large_live = s.large_live;
 	out->large_live_bytes = s.large_live_bytes;
+	out->large_peak_bytes = s.large_peak_bytes;
 	out->small_name = _rz_small_name;
 	out->small_allocated = si.allocated;
 	out->small_active = si.active;

@@ -210,6 +210,7 @@ bool _rz_trim(void) RZ_HIDDEN;
 struct _rz_heap_info {
 	uint64_t large_live;        /* large blocks allocated */
 	uint64_t large_live_bytes;  /* their usable bytes */
+	uint64_t large_peak_bytes;  /* the most large_live_bytes has been */
 	const char *small_name;     /* the delegate ("jemalloc", "system") */
 	size_t small_allocated;     /* bytes in blocks the program holds */
 	size_t small_active;        /* bytes of pages holding those blocks */

@@ -85,13 +85,45 @@ RZ_EXPORT struct mallinfo __libc_mallinfo(void)
 	return ext_info1();
 }
 
+/*
+ * glibc's "max" figures are high-water marks, which never go down (its
+ * max_system_mem, max_n_mmaps, max_mmapped_mem). rezone keeps the large
+ * blocks' peak bytes; for the rest, each "max" is the most that any
+ * report has shown, and at least that peak: a lower bound of the true
+ * peak that never falls (it reported the current size before, so after
+ * a 635 MiB block was freed, "max" fell from 635 to 20 MiB).
+ */
+static uint64_t ext_max_small, ext_max_total, ext_max_regions;
+
+static uint64_t ext_high(uint64_t *mark, uint64_t now)
+{
+	uint64_t seen = __atomic_load_n(mark, __ATOMIC_RELAXED);
+	while (now > seen &&
+	    !__atomic_compare_exchange_n(mark, &seen, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return now > seen ? now : seen;
+}
+
+static void ext_highs(const struct _rz_heap_info *h, uint64_t *small, uint64_t *total,
+    uint64_t *regions)
+{
+	uint64_t all = (uint64_t)h->small_mapped + h->large_live_bytes;
+	*small = ext_high(&ext_max_small, h->small_mapped);
+	*total = ext_high(&ext_max_total, all > h->large_peak_bytes ? all : h->large_peak_bytes);
+	*regions = ext_high(&ext_max_regions, h->large_live);
+}
+
 /* glibc's layout (one arena, then the totals) so that tools reading it
  * still find their lines; the arena is the small delegate. */
 RZ_EXPORT void malloc_stats(void)
 {
 	struct _rz_heap_info h;
+	uint64_t max_small, max_total, max_regions;
 	int cancel;
 	_rz_heap_info(&h);
+	ext_highs(&h, &max_small, &max_total, &max_regions);
+	(void)max_small;
+	(void)max_total;
 	/* The report is one unit, as glibc's is: a pending cancellation must
 	 * not act at its first write (glibc's tst-malloc-stats-cancellation);
 	 * it acts at the thread's next cancellation point. */
@@ -108,8 +140,8 @@ RZ_EXPORT void malloc_stats(void)
 	    h.small_name, h.small_mapped, h.small_allocated,
 	    h.small_mapped + (size_t)h.large_live_bytes,
 	    h.small_allocated + (size_t)h.large_live_bytes,
-	    (unsigned long long)h.large_live,
-	    (unsigned long long)h.large_live_bytes);
+	    (unsigned long long)max_regions,
+	    (unsigned long long)h.large_peak_bytes);
 	pthread_setcancelstate(cancel, NULL);
 }
 
@@ -123,7 +155,10 @@ RZ_EXPORT int malloc_info(int options, FILE *fp)
 		errno = EINVAL;
 		return -1;
 	}
+	uint64_t max_small, max_total, max_regions;
 	_rz_heap_info(&h);
+	ext_highs(&h, &max_small, &max_total, &max_regions);
+	(void)max_regions;
 	size_t small_free = h.small_active > h.small_allocated ?
 	    h.small_active - h.small_allocated : 0;
 	unsigned long long large = h.large_live, large_bytes = h.large_live_bytes;
@@ -135,7 +170,7 @@ RZ_EXPORT int malloc_info(int options, FILE *fp)
 	    "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
 	    "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n"
 	    "<system type=\"current\" size=\"%zu\"/>\n"
-	    "<system type=\"max\" size=\"%zu\"/>\n"
+	    "<system type=\"max\" size=\"%llu\"/>\n"
 	    "<aspace type=\"total\" size=\"%zu\"/>\n"
 	    "<aspace type=\"mprotect\" size=\"%zu\"/>\n"
 	    "<rezone allocated=\"%zu\" active=\"%zu\" resident=\"%zu\" retained=\"%zu\"/>\n"
@@ -148,10 +183,10 @@ RZ_EXPORT int malloc_info(int options, FILE *fp)
 	    "<aspace type=\"total\" size=\"%llu\"/>\n"
 	    "<aspace type=\"mprotect\" size=\"%llu\"/>\n"
 	    "</malloc>\n",
-	    h.small_name, small_free, h.small_mapped, h.small_mapped,
+	    h.small_name, small_free, h.small_mapped, (unsigned long long)max_small,
 	    h.small_mapped, h.small_mapped, h.small_allocated, h.small_active,
 	    h.small_resident, h.small_retained, small_free, large, large_bytes,
-	    h.small_mapped + large_bytes, h.small_mapped + large_bytes,
+	    h.small_mapped + large_bytes, (unsigned long long)max_total,
 	    h.small_mapped + large_bytes, h.small_mapped + large_bytes);
 	return 0;
 }

@@ -105,6 +105,42 @@ static int malloc_info_xml(int argc, char **argv)
 	return 0;
 }
 
+/* The total <system type="max"> of a malloc_info report (its last one). */
+static unsigned long long info_max(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	CHECK(m != NULL, "open_memstream");
+	CHECK(malloc_info(0, m) == 0, "malloc_info");
+	fclose(m);
+	const char *key = "<system type=\"max\" size=\"", *at = NULL;
+	for (const char *p = buf; (p = strstr(p, key)) != NULL; p++)
+		at = p;
+	CHECK(at != NULL, "no <system type=\"max\"> in:\n%s", buf);
+	unsigned long long v = strtoull(at + strlen(key), NULL, 10);
+	free(buf);
+	return v;
+}
+
+/* malloc_info_max: "max" is a high-water mark, as in glibc: after a
+ * 64 MiB block is freed it stays at 64 MiB or more (it fell to the
+ * current size, 20 MiB, before). */
+static int malloc_info_max(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	char *p = malloc(64 * PROBE_MIB);
+	CHECK(p != NULL, "malloc(64 MiB)");
+	memset(p, 1, 64 * PROBE_MIB);
+	unsigned long long live = info_max();
+	free(p);
+	unsigned long long after = info_max();
+	printf("max with the block %llu, after its free %llu\n", live, after);
+	CHECK(live >= 64 * PROBE_MIB, "max %llu with a live 64 MiB block", live);
+	CHECK(after >= live, "max fell from %llu to %llu", live, after);
+	return 0;
+}
+
 /* malloc_stats with a live 10 MiB block (on stderr). */
 static int malloc_stats_large(int argc, char **argv)
 {
@@ -236,6 +272,7 @@ const struct probe_cmd probe_glibc_cmds[] = {
 	{ "mallopt_threshold", mallopt_threshold },
 	{ "mallinfo_large", mallinfo_large },
 	{ "malloc_info_xml", malloc_info_xml },
+	{ "malloc_info_max", malloc_info_max },
 	{ "malloc_stats_large", malloc_stats_large },
 	{ "trim_large", trim_large },
 	{ "trim_small", trim_small },

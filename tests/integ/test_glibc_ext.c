@@ -43,6 +43,13 @@ static const char xml_check[] =
 	"assert int(m[0].get('count')) >= 1, 'mmap count ' + m[0].get('count')\n"
 	"assert int(m[0].get('size')) >= 10 << 20, 'mmap size ' + m[0].get('size')\n";
 
+/* glibc's "max" is a high-water mark: it never falls when memory is
+ * freed. */
+Test(glibc_ext, malloc_info_max_is_a_high_water_mark)
+{
+	assert_probe_passes(NULL, "malloc_info_max");
+}
+
 Test(glibc_ext, malloc_info_is_glibc_shaped_xml_showing_a_live_10_mib_block)
 {
 	struct outcome o;
