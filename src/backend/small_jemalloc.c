@@ -310,6 +310,10 @@ static void small_clear_tcache(void)
  * threads get rezone's boot, which shows room first); an option the
  * user set keeps its value for other threads, and is cleared only for
  * this one, with the gate closed. */
+/* The user's value while it is cleared for one thread, for a fork child
+ * made in between to put back. */
+static bool small_borrowed, small_borrowed_value;
+
 static void small_cache_off(void *tsd)
 {
 #if defined(REZONE_JEMALLOC_TCACHE_FAILSAFE)
@@ -320,10 +324,16 @@ static void small_cache_off(void *tsd)
 		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
 	small_gate_close();
 	bool was = __atomic_load_n(&rzje_opt_tcache, __ATOMIC_SEQ_CST);
+	if (!ours) {
+		__atomic_store_n(&small_borrowed_value, was, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&small_borrowed, true, __ATOMIC_SEQ_CST);
+	}
 	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
 	(void)SMALL_REAL(je_tsd_tcache_enabled_data_init)(tsd);
-	if (!ours)
+	if (!ours) {
 		__atomic_store_n(&rzje_opt_tcache, was, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&small_borrowed, false, __ATOMIC_SEQ_CST);
+	}
 	small_gate_open();
 }
 
@@ -331,12 +341,18 @@ static void small_cache_off(void *tsd)
  * up a cache: a parent thread that was (its count inherited) or was
  * clearing the option would hold the child's clearer or set-ups forever
  * (a multithreaded program's children calling setrlimit hung). A clear
- * that fork cut short is finished here. */
+ * that fork cut short is finished here, and the user's option, cleared
+ * for one thread at the fork, is put back. */
 static void small_gate_postfork_child(void)
 {
 	__atomic_store_n(&small_setting_up, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&small_clearing, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&small_closer, false, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&small_borrowed, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&rzje_opt_tcache,
+		    __atomic_load_n(&small_borrowed_value, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+		__atomic_store_n(&small_borrowed, false, __ATOMIC_RELAXED);
+	}
 	if (__atomic_load_n(&small_tcache_deferred, __ATOMIC_RELAXED))
 		__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_RELAXED);
 }
