@@ -132,9 +132,9 @@ static void small_refresh(void)
  * on with no stacks. So the set-up is taken over (SMALL_HOOK) by a gate,
  * and the option is cleared only while no thread is inside it. Without
  * it (configure found no such function) the option is never cleared.
- * Turning a cache on later can still fail for want of memory, and then
- * jemalloc crashes as before: the room shown in arena 0 makes that need
- * another thread to take it in a window of two calls.
+ * Turning a cache on later can still fail for want of memory (another
+ * thread takes the room shown in arena 0, in a window of two calls): the
+ * failure is seen and the cache turned off again (small_cache_off).
  * Setting arenas up ahead would also avoid the NULL arena, but costs
  * each 2 MiB of address space (8 idle threads: the program held 67 MiB
  * under its limit where glibc held 79), and a thread without a cache
@@ -201,7 +201,7 @@ static bool small_option_ours(const bool *option, const char *name)
  * stacks and crashes in the thread's next malloc. That happens when
  * memory runs out inside the thread's set-up, where rezone could not
  * prepare: a limit set by the raw system call while the thread was
- * inside its first malloc (SIGSEGV in 2-10 runs of 40), or the room
+ * inside its first malloc (SIGSEGV in 12-18 runs of 40), or the room
  * shown in arena 0 taken by another thread just before the boot turns
  * the cache on. The failure is noted here and the caller turns the
  * thread's cache off again (small_cache_off): the thread goes on without
@@ -304,16 +304,16 @@ static void small_clear_tcache(void)
 	small_gate_open();
 }
 
+/* The option's value to put back while it is cleared for one thread
+ * (small_cache_off), for a fork child made in between. */
+static bool small_borrowed, small_borrowed_value;
+
 /* The calling thread's cache off after its stacks could not be had: the
  * set-up run again with the option cleared only sets "off". Memory has
  * run out, so caches are deferred from now on, as under a limit (new
- * threads get rezone's boot, which shows room first); an option the
- * user set keeps its value for other threads, and is cleared only for
- * this one, with the gate closed. */
-/* The user's value while it is cleared for one thread, for a fork child
- * made in between to put back. */
-static bool small_borrowed, small_borrowed_value;
-
+ * threads get rezone's boot, which shows room first): the option stays
+ * cleared. An option the user set keeps its value for other threads, and
+ * is cleared only for this one, with the gate closed. */
 static void small_cache_off(void *tsd)
 {
 #if defined(REZONE_JEMALLOC_TCACHE_FAILSAFE)
@@ -323,17 +323,13 @@ static void small_cache_off(void *tsd)
 	if (ours)
 		__atomic_store_n(&small_tcache_deferred, true, __ATOMIC_SEQ_CST);
 	small_gate_close();
-	bool was = __atomic_load_n(&rzje_opt_tcache, __ATOMIC_SEQ_CST);
-	if (!ours) {
-		__atomic_store_n(&small_borrowed_value, was, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&small_borrowed, true, __ATOMIC_SEQ_CST);
-	}
+	bool keep = !ours && __atomic_load_n(&rzje_opt_tcache, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&small_borrowed_value, keep, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&small_borrowed, true, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rzje_opt_tcache, false, __ATOMIC_SEQ_CST);
 	(void)SMALL_REAL(je_tsd_tcache_enabled_data_init)(tsd);
-	if (!ours) {
-		__atomic_store_n(&rzje_opt_tcache, was, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&small_borrowed, false, __ATOMIC_SEQ_CST);
-	}
+	__atomic_store_n(&rzje_opt_tcache, keep, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&small_borrowed, false, __ATOMIC_SEQ_CST);
 	small_gate_open();
 }
 

@@ -104,13 +104,20 @@ static uint64_t ext_high(uint64_t *mark, uint64_t now)
 	return now > seen ? now : seen;
 }
 
-static void ext_highs(const struct _rz_heap_info *h, uint64_t *small, uint64_t *total,
-    uint64_t *regions)
+struct ext_highs {
+	uint64_t small, total, regions;
+};
+
+/* Every report raises all three marks, whichever it prints. */
+static struct ext_highs ext_highs(const struct _rz_heap_info *h)
 {
 	uint64_t all = (uint64_t)h->small_mapped + h->large_live_bytes;
-	*small = ext_high(&ext_max_small, h->small_mapped);
-	*total = ext_high(&ext_max_total, all > h->large_peak_bytes ? all : h->large_peak_bytes);
-	*regions = ext_high(&ext_max_regions, h->large_live);
+	struct ext_highs m = {
+		.small = ext_high(&ext_max_small, h->small_mapped),
+		.total = ext_high(&ext_max_total, all > h->large_peak_bytes ? all : h->large_peak_bytes),
+		.regions = ext_high(&ext_max_regions, h->large_live),
+	};
+	return m;
 }
 
 /* glibc's layout (one arena, then the totals) so that tools reading it
@@ -118,12 +125,9 @@ static void ext_highs(const struct _rz_heap_info *h, uint64_t *small, uint64_t *
 RZ_EXPORT void malloc_stats(void)
 {
 	struct _rz_heap_info h;
-	uint64_t max_small, max_total, max_regions;
 	int cancel;
 	_rz_heap_info(&h);
-	ext_highs(&h, &max_small, &max_total, &max_regions);
-	(void)max_small;
-	(void)max_total;
+	struct ext_highs max = ext_highs(&h);
 	/* The report is one unit, as glibc's is: a pending cancellation must
 	 * not act at its first write (glibc's tst-malloc-stats-cancellation);
 	 * it acts at the thread's next cancellation point. */
@@ -140,7 +144,7 @@ RZ_EXPORT void malloc_stats(void)
 	    h.small_name, h.small_mapped, h.small_allocated,
 	    h.small_mapped + (size_t)h.large_live_bytes,
 	    h.small_allocated + (size_t)h.large_live_bytes,
-	    (unsigned long long)max_regions,
+	    (unsigned long long)max.regions,
 	    (unsigned long long)h.large_peak_bytes);
 	pthread_setcancelstate(cancel, NULL);
 }
@@ -155,10 +159,8 @@ RZ_EXPORT int malloc_info(int options, FILE *fp)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t max_small, max_total, max_regions;
 	_rz_heap_info(&h);
-	ext_highs(&h, &max_small, &max_total, &max_regions);
-	(void)max_regions;
+	struct ext_highs max = ext_highs(&h);
 	size_t small_free = h.small_active > h.small_allocated ?
 	    h.small_active - h.small_allocated : 0;
 	unsigned long long large = h.large_live, large_bytes = h.large_live_bytes;
@@ -183,10 +185,10 @@ RZ_EXPORT int malloc_info(int options, FILE *fp)
 	    "<aspace type=\"total\" size=\"%llu\"/>\n"
 	    "<aspace type=\"mprotect\" size=\"%llu\"/>\n"
 	    "</malloc>\n",
-	    h.small_name, small_free, h.small_mapped, (unsigned long long)max_small,
+	    h.small_name, small_free, h.small_mapped, (unsigned long long)max.small,
 	    h.small_mapped, h.small_mapped, h.small_allocated, h.small_active,
 	    h.small_resident, h.small_retained, small_free, large, large_bytes,
-	    h.small_mapped + large_bytes, (unsigned long long)max_total,
+	    h.small_mapped + large_bytes, (unsigned long long)max.total,
 	    h.small_mapped + large_bytes, h.small_mapped + large_bytes);
 	return 0;
 }
