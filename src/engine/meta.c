@@ -2,16 +2,20 @@
  * meta.c - bookkeeping memory: a bump allocator over a range reserved
  * inaccessible at set-up, each piece opened when handed out.
  *
- * 4 MiB hold the first 100 page-map leaves (one per GiB of address space
- * rezone has used) or a table of a few thousand blocks; bigger processes
- * map further pieces one by one. Reserved, not committed: it costs
- * address space only (it is counted by RLIMIT_AS and, like every mapping,
- * by mlockall(MCL_CURRENT)'s locked total, but never resident unused).
+ * 6 MiB hold the page map's top level (2 MiB, made with the first large
+ * block) and then the first 100 page-map leaves (one per GiB of address
+ * space rezone has used) or a table of a few thousand blocks; bigger
+ * processes map further pieces one by one. Reserved, not committed: it
+ * costs address space only (counted by mlockall(MCL_CURRENT)'s locked
+ * total, never resident unused). Under RLIMIT_AS, where that address
+ * space would count against the limit before anything needs it, there is
+ * no reservation and every piece is its own mapping (src/README.md,
+ * "Address space under a limit").
  * May include: meta.h, backend/os.h.
  */
 #include "engine/meta.h"
 
-#define META_RESERVE ((size_t)4 << 20)
+#define META_RESERVE ((size_t)6 << 20)
 
 static char *meta_base;
 static size_t meta_used;
@@ -19,7 +23,9 @@ static size_t meta_used;
 void _rz_meta_init(void)
 {
 	void *p;
-	if (!meta_base && _rz_vm_map_meta(META_RESERVE, &p) == 0)
+	size_t as_limit, data_limit;
+	_rz_os_limits(&as_limit, &data_limit);
+	if (!meta_base && as_limit == 0 && _rz_vm_map_meta(META_RESERVE, &p) == 0)
 		meta_base = p;
 }
 

@@ -16,7 +16,7 @@
 
 #include "backend/os.h"
 
-/* Reserves the range; called once by the engine's set-up. */
+/* Reserves the range (not under RLIMIT_AS); called once by the engine's set-up. */
 void _rz_meta_init(void) RZ_HIDDEN;
 /* bytes (rounded up to pages) of zeroed memory; NULL when out of memory.
  * Lock-free. */

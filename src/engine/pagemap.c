@@ -2,9 +2,12 @@
  * pagemap.c - the page map (one bit per 4 KiB page rezone maps) and the
  * graveyard.
  *
- * A two-level radix: a static array of 2^18 leaf pointers covers 2^48 bytes
+ * A two-level radix: an array of 2^18 leaf pointers covers 2^48 bytes
  * (both x86_64's and arm64's user space), one leaf per GiB, mapped the first
- * time a rezone range reaches that GiB and never returned. A leaf keeps a
+ * time a rezone range reaches that GiB and never returned. The array
+ * itself (2 MiB) is made with the first range marked: as .bss it counted
+ * against RLIMIT_AS in every process, large blocks or not (src/README.md,
+ * "Address space under a limit"). A leaf keeps a
  * count of rezone pages per 2 MiB grain and, for grains only partly
  * rezone's, one bit per 4 KiB page. A grain a range covers whole is only
  * counted (512), never written bit by bit, so a 2.5 GiB reservation costs
@@ -39,7 +42,8 @@ struct pm_leaf {
 	uint64_t bits[PM_GRAINS][PM_WORDS];
 };
 
-static struct pm_leaf *pm_top[PM_TOP];
+static struct pm_leaf **pm_top; /* PM_TOP leaf pointers, or NULL: none yet */
+static uint32_t pm_top_lock;
 static struct pm_leaf *pm_leaves;
 
 /*
@@ -147,19 +151,48 @@ static bool pm_lost_has(uintptr_t p)
 	return false;
 }
 
+/* The top level, made once: under a lock, since a loser of a race could
+ * not give its 2 MiB back (meta.c never returns memory). NULL when out of
+ * memory (the caller keeps the range aside, as for a missing leaf). */
+static struct pm_leaf **pm_top_make(void)
+{
+	struct pm_leaf **top = __atomic_load_n(&pm_top, __ATOMIC_ACQUIRE);
+	if (top)
+		return top;
+	pm_spin(&pm_top_lock);
+	top = __atomic_load_n(&pm_top, __ATOMIC_ACQUIRE);
+	if (!top) {
+		top = _rz_meta_alloc(PM_TOP * sizeof(*top));
+		if (top)
+			__atomic_store_n(&pm_top, top, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&pm_top_lock, 0, __ATOMIC_RELEASE);
+	return top;
+}
+
+/* The leaf for address a (< 2^48), if made; NULL while there is no top. */
+static inline struct pm_leaf *pm_leaf_at(uintptr_t a)
+{
+	struct pm_leaf **top = __atomic_load_n(&pm_top, __ATOMIC_ACQUIRE);
+	return top ? __atomic_load_n(&top[a >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE) : NULL;
+}
+
 /* The leaf for address a, made on first use (lock-free publication: the
  * loser of a race leaves its leaf unused). NULL when out of memory. */
 static struct pm_leaf *pm_leaf_get(uintptr_t a)
 {
 	size_t i = a >> PM_LEAF_SHIFT;
-	struct pm_leaf *l = __atomic_load_n(&pm_top[i], __ATOMIC_ACQUIRE);
+	struct pm_leaf **top = pm_top_make();
+	if (!top)
+		return NULL;
+	struct pm_leaf *l = __atomic_load_n(&top[i], __ATOMIC_ACQUIRE);
 	if (l)
 		return l;
 	struct pm_leaf *fresh = _rz_meta_alloc(sizeof(struct pm_leaf));
 	if (!fresh)
 		return NULL;
 	struct pm_leaf *expected = NULL;
-	if (!__atomic_compare_exchange_n(&pm_top[i], &expected, fresh, false,
+	if (!__atomic_compare_exchange_n(&top[i], &expected, fresh, false,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected;
 	fresh->next = __atomic_load_n(&pm_leaves, __ATOMIC_RELAXED);
@@ -234,8 +267,7 @@ static void pm_mark(uintptr_t addr, size_t len, bool set)
 		uintptr_t leaf_end = ((a >> PM_LEAF_SHIFT) + 1) << PM_LEAF_SHIFT;
 		uintptr_t stop = end < leaf_end ? end : leaf_end;
 		/* A clear never makes a leaf: no leaf, no bits to clear. */
-		struct pm_leaf *l = set ? pm_leaf_get(a)
-		    : __atomic_load_n(&pm_top[a >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+		struct pm_leaf *l = set ? pm_leaf_get(a) : pm_leaf_at(a);
 		if (!l) {
 			if (set)
 				pm_lost_add(a, stop);
@@ -266,7 +298,7 @@ uintptr_t _rz_pagemap_next(uintptr_t a, uintptr_t end)
 			if (_rz_pagemap_has(a))
 				return a;
 		} else {
-			struct pm_leaf *l = __atomic_load_n(&pm_top[a >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+			struct pm_leaf *l = pm_leaf_at(a);
 			size_t g = (a >> PM_GRAIN_SHIFT) & (PM_GRAINS - 1);
 			uint16_t c = l ? PM_COUNT(__atomic_load_n(&l->count[g], __ATOMIC_ACQUIRE)) : 0;
 			size_t u = (a >> PM_UNIT_SHIFT) & (PM_UNITS - 1);
@@ -290,6 +322,7 @@ void _rz_pagemap_postfork_child(void)
 	for (struct pm_leaf *l = pm_leaves; l; l = l->next)
 		l->lock = 0;
 	pm_lost_lock = 0;
+	pm_top_lock = 0;
 }
 
 void _rz_pagemap_set(uintptr_t addr, size_t len)
@@ -306,7 +339,7 @@ bool _rz_pagemap_has(uintptr_t p)
 {
 	if (p >> PM_VA_SHIFT)
 		return pm_lost_has(p);
-	struct pm_leaf *l = __atomic_load_n(&pm_top[p >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+	struct pm_leaf *l = pm_leaf_at(p);
 	if (!l)
 		return pm_lost_has(p);
 	size_t g = (p >> PM_GRAIN_SHIFT) & (PM_GRAINS - 1);

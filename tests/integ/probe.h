@@ -102,6 +102,7 @@ extern const struct probe_cmd probe_aliases_cmds[];
 extern const struct probe_cmd probe_scale_cmds[];
 extern const struct probe_cmd probe_deepbind_cmds[];
 extern const struct probe_cmd probe_glibc_cmds[];
+extern const struct probe_cmd probe_floor_cmds[];
 
 /* Shared by the thread and fork scenarios: one allocate/resize/hand-over
  * step on mixed sizes; the exchange slots are process-wide. */

@@ -16,7 +16,7 @@ static const struct probe_cmd *const probe_tables[] = {
 	probe_align_cmds,   probe_expand_cmds,  probe_stats_cmds,
 	probe_misuse_cmds,  probe_threads_cmds, probe_fork_cmds,
 	probe_maps_cmds,    probe_scale_cmds,   probe_deepbind_cmds,
-	probe_glibc_cmds,
+	probe_glibc_cmds,   probe_floor_cmds,
 };
 
 #define PROBE_NTABLES (sizeof(probe_tables) / sizeof(probe_tables[0]))
