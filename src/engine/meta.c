@@ -2,10 +2,9 @@
  * meta.c - bookkeeping memory: a bump allocator over a range reserved
  * inaccessible at set-up, each piece opened when handed out.
  *
- * 6 MiB hold the page map's top level (2 MiB, made with the first large
- * block) and then the first 100 page-map leaves (one per GiB of address
- * space rezone has used) or a table of a few thousand blocks; bigger
- * processes map further pieces one by one. Reserved, not committed: it
+ * 4 MiB hold the first 100 page-map leaves (one per GiB of address space
+ * rezone has used) or a table of a few thousand blocks; bigger processes
+ * map further pieces one by one. Reserved, not committed: it
  * costs address space only (counted by mlockall(MCL_CURRENT)'s locked
  * total, never resident unused). Under RLIMIT_AS, where that address
  * space would count against the limit before anything needs it, there is
@@ -15,7 +14,7 @@
  */
 #include "engine/meta.h"
 
-#define META_RESERVE ((size_t)6 << 20)
+#define META_RESERVE ((size_t)4 << 20)
 
 static char *meta_base;
 static size_t meta_used;

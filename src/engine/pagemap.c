@@ -2,12 +2,15 @@
  * pagemap.c - the page map (one bit per 4 KiB page rezone maps) and the
  * graveyard.
  *
- * A two-level radix: an array of 2^18 leaf pointers covers 2^48 bytes
- * (both x86_64's and arm64's user space), one leaf per GiB, mapped the first
- * time a rezone range reaches that GiB and never returned. The array
- * itself (2 MiB) is made with the first range marked: as .bss it counted
- * against RLIMIT_AS in every process, large blocks or not (src/README.md,
- * "Address space under a limit"). A leaf keeps a
+ * A three-level radix over 2^48 bytes (both x86_64's and arm64's user
+ * space): a static root of 512 pointers, one per 512 GiB, to middle nodes
+ * of 512 leaf pointers, one leaf per GiB. Nodes and leaves are mapped the
+ * first time a rezone range reaches their part of the address space and
+ * never returned. The middle level replaced a static array of 2^18 leaf
+ * pointers: its 2 MiB of .bss counted against RLIMIT_AS in every process,
+ * large blocks or not, and a program's mappings use one or two middle
+ * nodes (4 KiB each); a lookup reads the same number of words as before
+ * (src/README.md, "Address space under a limit"). A leaf keeps a
  * count of rezone pages per 2 MiB grain and, for grains only partly
  * rezone's, one bit per 4 KiB page. A grain a range covers whole is only
  * counted (512), never written bit by bit, so a 2.5 GiB reservation costs
@@ -30,7 +33,9 @@
 #define PM_UNITS (1u << (PM_GRAIN_SHIFT - PM_UNIT_SHIFT))   /* 512 */
 #define PM_GRAINS (1u << (PM_LEAF_SHIFT - PM_GRAIN_SHIFT))  /* 512 */
 #define PM_WORDS (PM_UNITS / 64)
-#define PM_TOP ((size_t)1 << (PM_VA_SHIFT - PM_LEAF_SHIFT))
+#define PM_MID_SHIFT 39
+#define PM_ROOT ((size_t)1 << (PM_VA_SHIFT - PM_MID_SHIFT))   /* 512 */
+#define PM_MID ((size_t)1 << (PM_MID_SHIFT - PM_LEAF_SHIFT))  /* 512 */
 /* High bit of a count: the grain's bits may be non-zero. */
 #define PM_BITS_USED 0x8000u
 #define PM_COUNT(c) ((c) & 0x7fffu)
@@ -42,8 +47,12 @@ struct pm_leaf {
 	uint64_t bits[PM_GRAINS][PM_WORDS];
 };
 
-static struct pm_leaf **pm_top; /* PM_TOP leaf pointers, or NULL: none yet */
-static uint32_t pm_top_lock;
+struct pm_mid {
+	struct pm_leaf *leaf[PM_MID];
+};
+
+static struct pm_mid *pm_root[PM_ROOT];
+static uint32_t pm_mid_lock;
 static struct pm_leaf *pm_leaves;
 
 /*
@@ -151,48 +160,51 @@ static bool pm_lost_has(uintptr_t p)
 	return false;
 }
 
-/* The top level, made once: under a lock, since a loser of a race could
- * not give its 2 MiB back (meta.c never returns memory). NULL when out of
- * memory (the caller keeps the range aside, as for a missing leaf). */
-static struct pm_leaf **pm_top_make(void)
+/* The middle node for address a (< 2^48), made on first use under a lock
+ * (meta.c never returns memory, so a loser of a race could not give its
+ * node back). NULL when out of memory: the caller keeps the range aside,
+ * as for a missing leaf. */
+static struct pm_mid *pm_mid_make(uintptr_t a)
 {
-	struct pm_leaf **top = __atomic_load_n(&pm_top, __ATOMIC_ACQUIRE);
-	if (top)
-		return top;
-	pm_spin(&pm_top_lock);
-	top = __atomic_load_n(&pm_top, __ATOMIC_ACQUIRE);
-	if (!top) {
-		top = _rz_meta_alloc(PM_TOP * sizeof(*top));
-		if (top)
-			__atomic_store_n(&pm_top, top, __ATOMIC_RELEASE);
+	size_t i = a >> PM_MID_SHIFT;
+	struct pm_mid *m = __atomic_load_n(&pm_root[i], __ATOMIC_ACQUIRE);
+	if (m)
+		return m;
+	pm_spin(&pm_mid_lock);
+	m = __atomic_load_n(&pm_root[i], __ATOMIC_ACQUIRE);
+	if (!m) {
+		m = _rz_meta_alloc(sizeof(*m));
+		if (m)
+			__atomic_store_n(&pm_root[i], m, __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(&pm_top_lock, 0, __ATOMIC_RELEASE);
-	return top;
+	__atomic_store_n(&pm_mid_lock, 0, __ATOMIC_RELEASE);
+	return m;
 }
 
-/* The leaf for address a (< 2^48), if made; NULL while there is no top. */
+/* The leaf for address a (< 2^48), if made. */
 static inline struct pm_leaf *pm_leaf_at(uintptr_t a)
 {
-	struct pm_leaf **top = __atomic_load_n(&pm_top, __ATOMIC_ACQUIRE);
-	return top ? __atomic_load_n(&top[a >> PM_LEAF_SHIFT], __ATOMIC_ACQUIRE) : NULL;
+	struct pm_mid *m = __atomic_load_n(&pm_root[a >> PM_MID_SHIFT], __ATOMIC_ACQUIRE);
+	return m ? __atomic_load_n(&m->leaf[(a >> PM_LEAF_SHIFT) & (PM_MID - 1)],
+	    __ATOMIC_ACQUIRE) : NULL;
 }
 
 /* The leaf for address a, made on first use (lock-free publication: the
  * loser of a race leaves its leaf unused). NULL when out of memory. */
 static struct pm_leaf *pm_leaf_get(uintptr_t a)
 {
-	size_t i = a >> PM_LEAF_SHIFT;
-	struct pm_leaf **top = pm_top_make();
-	if (!top)
+	struct pm_mid *m = pm_mid_make(a);
+	if (!m)
 		return NULL;
-	struct pm_leaf *l = __atomic_load_n(&top[i], __ATOMIC_ACQUIRE);
+	struct pm_leaf **slot = &m->leaf[(a >> PM_LEAF_SHIFT) & (PM_MID - 1)];
+	struct pm_leaf *l = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (l)
 		return l;
 	struct pm_leaf *fresh = _rz_meta_alloc(sizeof(struct pm_leaf));
 	if (!fresh)
 		return NULL;
 	struct pm_leaf *expected = NULL;
-	if (!__atomic_compare_exchange_n(&top[i], &expected, fresh, false,
+	if (!__atomic_compare_exchange_n(slot, &expected, fresh, false,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected;
 	fresh->next = __atomic_load_n(&pm_leaves, __ATOMIC_RELAXED);
@@ -322,7 +334,7 @@ void _rz_pagemap_postfork_child(void)
 	for (struct pm_leaf *l = pm_leaves; l; l = l->next)
 		l->lock = 0;
 	pm_lost_lock = 0;
-	pm_top_lock = 0;
+	pm_mid_lock = 0;
 }
 
 void _rz_pagemap_set(uintptr_t addr, size_t len)

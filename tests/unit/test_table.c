@@ -159,6 +159,37 @@ Test(pagemap, whole_grains_and_gigabytes_then_partial_clears)
 	_rz_pagemap_clear(a + 4096, 4096);
 }
 
+/* A range across the 512 GiB boundary of two middle nodes (the map's
+ * middle level, made on first use), and one near the top of the 48-bit
+ * space: each is recorded exactly, and next() walks from one node into
+ * the next. */
+Test(pagemap, ranges_across_middle_nodes_and_near_the_top_of_the_space)
+{
+	uintptr_t edge = (uintptr_t)0x38000000000ull * 4; /* 3.5 TiB: a 512 GiB boundary */
+	uintptr_t a = edge - 2 * 4096;
+	_rz_pagemap_set(a, 4 * 4096);
+	cr_assert_not(_rz_pagemap_has(a - 4096));
+	cr_assert(_rz_pagemap_has(a));
+	cr_assert(_rz_pagemap_has(edge - 1), "last page below the boundary");
+	cr_assert(_rz_pagemap_has(edge), "first page above it");
+	cr_assert(_rz_pagemap_has(edge + 4096));
+	cr_assert_not(_rz_pagemap_has(edge + 2 * 4096));
+	cr_assert_eq(_rz_pagemap_next(edge - ((size_t)600 << 30), edge + ((size_t)1 << 40)), a);
+	_rz_pagemap_clear(a, 2 * 4096);
+	cr_assert_eq(_rz_pagemap_next(a, edge + ((size_t)1 << 40)), edge,
+	    "next() skips the cleared part into the next node");
+	_rz_pagemap_clear(edge, 2 * 4096);
+	cr_assert_eq(_rz_pagemap_next(a, edge + 4 * 4096), edge + 4 * 4096);
+
+	uintptr_t top = ((uintptr_t)1 << 48) - 4 * 4096;
+	_rz_pagemap_set(top, 4 * 4096);
+	cr_assert(_rz_pagemap_has(top));
+	cr_assert(_rz_pagemap_has(((uintptr_t)1 << 48) - 1));
+	cr_assert_not(_rz_pagemap_has(top - 4096));
+	_rz_pagemap_clear(top, 4 * 4096);
+	cr_assert_not(_rz_pagemap_has(top));
+}
+
 Test(pagemap, neighbouring_ranges_in_one_grain_stay_apart)
 {
 	uintptr_t a = (uintptr_t)0x220000000000ull;
