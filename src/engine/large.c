@@ -276,7 +276,15 @@ static int large_map(size_t size, size_t reserved, size_t align, uintptr_t *out)
 {
 	void *p;
 	bool writable = large_commit_is_free();
-	int err = _rz_vm_map(reserved, large_map_align(reserved, align), writable, &p);
+	size_t a = large_map_align(reserved, align);
+	int err = _rz_vm_map(reserved, a, writable, &p);
+	/* The move alignment is a preference, mapped as size + 2 MiB and
+	 * trimmed: under a limit that over-map can be refused where the
+	 * block fits (a 2 MiB malloc under RLIMIT_DATA with 2.1 MiB free
+	 * went to the delegate). The block's own alignment is not. */
+	size_t must = align > _rz_caps.page_size ? align : _rz_caps.page_size;
+	if (err == ENOMEM && a > must)
+		err = _rz_vm_map(reserved, must, writable, &p);
 	if (err)
 		return err;
 	if (!writable && (err = _rz_vm_commit(p, size)) != 0) {

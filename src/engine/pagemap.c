@@ -214,33 +214,47 @@ static struct pm_leaf *pm_leaf_get(uintptr_t a)
 	return fresh;
 }
 
-/* Sets or clears the units [u0, u1) of grain g (u1 <= 512). Leaf locked. */
-static void pm_grain_bits(struct pm_leaf *l, size_t g, size_t u0, size_t u1, bool set)
+/* Sets or clears the units [u0, u1) of grain g (u1 <= 512); returns how
+ * many bits it changed. Leaf locked. */
+static size_t pm_grain_bits(struct pm_leaf *l, size_t g, size_t u0, size_t u1, bool set)
 {
+	size_t changed = 0;
 	for (size_t u = u0; u < u1;) {
 		size_t w = u / 64, b = u % 64;
 		size_t n = u1 - u < 64 - b ? u1 - u : 64 - b;
 		uint64_t mask = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << b;
 		uint64_t v = LOAD(l->bits[g][w]);
+		changed += (size_t)__builtin_popcountll((set ? ~v : v) & mask);
 		STORE(l->bits[g][w], set ? v | mask : v & ~mask);
 		u += n;
 	}
+	return changed;
 }
 
-/* Marks units [u0, u1) of grain g of leaf l. Leaf locked. */
+/*
+ * Marks units [u0, u1) of grain g of leaf l. Leaf locked.
+ * A partial grain's count is the number of its bits set, counted as they
+ * change, not as the range's length: a lost range (recorded while its leaf
+ * was missing, no bits) cleared once the leaf exists must take nothing
+ * off, or a neighbour's pages in the grain vanish with the count (its free
+ * went to jemalloc: SIGSEGV under ulimit -v). A grain counted whole (512,
+ * no bits) holds no lost page: its pages were all recorded by one range.
+ */
 static void pm_grain_mark(struct pm_leaf *l, size_t g, size_t u0, size_t u1, bool set)
 {
 	uint16_t c = LOAD(l->count[g]);
 	size_t n = u1 - u0;
+	bool whole = PM_COUNT(c) == PM_UNITS && !(c & PM_BITS_USED);
 	if (set) {
+		if (whole)
+			return; /* every page is recorded already */
 		if (n == PM_UNITS && PM_COUNT(c) == 0) {
 			/* Whole grain: the count says it all. */
-			__atomic_store_n(&l->count[g], (uint16_t)(PM_UNITS | (c & PM_BITS_USED)),
-			    __ATOMIC_RELEASE);
+			__atomic_store_n(&l->count[g], (uint16_t)PM_UNITS, __ATOMIC_RELEASE);
 			return;
 		}
-		pm_grain_bits(l, g, u0, u1, true);
-		__atomic_store_n(&l->count[g], (uint16_t)((PM_COUNT(c) + n) | PM_BITS_USED),
+		size_t added = pm_grain_bits(l, g, u0, u1, true);
+		__atomic_store_n(&l->count[g], (uint16_t)((PM_COUNT(c) + added) | PM_BITS_USED),
 		    __ATOMIC_RELEASE);
 		return;
 	}
@@ -252,13 +266,14 @@ static void pm_grain_mark(struct pm_leaf *l, size_t g, size_t u0, size_t u1, boo
 		__atomic_store_n(&l->count[g], (uint16_t)0, __ATOMIC_RELEASE);
 		return;
 	}
-	if (PM_COUNT(c) == PM_UNITS && !(c & PM_BITS_USED)) {
-		/* A grain counted whole: write its bits out before it becomes
-		 * partial, so readers that see the new count see the bits. */
+	if (whole) {
+		/* Write its bits out before it becomes partial, so readers
+		 * that see the new count see the bits. */
 		pm_grain_bits(l, g, 0, PM_UNITS, true);
+		c = (uint16_t)(PM_UNITS | PM_BITS_USED);
 	}
-	pm_grain_bits(l, g, u0, u1, false);
-	size_t left = PM_COUNT(c) >= n ? PM_COUNT(c) - n : 0;
+	size_t gone = pm_grain_bits(l, g, u0, u1, false);
+	size_t left = PM_COUNT(c) - gone;
 	__atomic_store_n(&l->count[g], (uint16_t)(left ? (left | PM_BITS_USED) : 0),
 	    __ATOMIC_RELEASE);
 }

@@ -715,6 +715,118 @@ static int scale_thp_small(int argc, char **argv)
 	return 0;
 }
 
+/* limit-big-fits: with room for a 4 MiB block and 64 KiB more (a limit set
+ * while running), malloc(4 MiB) is a large block, not the delegate's: the
+ * engine maps blocks of 2 MiB and more 2 MiB-aligned (size + 2 MiB, then
+ * trimmed) and that over-map was refused where the block itself fits. */
+static int scale_limit_big_fits_child(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct rezone_stats s0 = probe_stats(), s1;
+	unsigned char *p = malloc(4 * PROBE_MIB);
+	s1 = probe_stats();
+	CHECK(p != NULL, "malloc(4 MiB) with 4 MiB + 64 KiB free");
+	memset(p, 1, 4 * PROBE_MIB);
+	CHECK(s1.large_allocs == s0.large_allocs + 1 &&
+	      s1.fallbacks_small == s0.fallbacks_small,
+	      "malloc(4 MiB) went to the delegate (large blocks %llu -> %llu, "
+	      "fallbacks %llu -> %llu)", (unsigned long long)s0.large_allocs,
+	      (unsigned long long)s1.large_allocs, (unsigned long long)s0.fallbacks_small,
+	      (unsigned long long)s1.fallbacks_small);
+	free(p);
+	return 0;
+}
+
+static int scale_limit_big_fits(int argc, char **argv)
+{
+	CHECK(argc >= 1, "usage: limit-big-fits as|data");
+	if (!getenv("LD_PRELOAD"))
+		return PROBE_SKIP;
+	return limit_later(scale_limit_big_fits_child, argv[0], 4 * PROBE_MIB + 64 * 1024);
+}
+
+/* limit-lost-leaf-child: a large block mapped when the data limit left no
+ * room for its page-map leaf (the range is kept aside), neighbours mapped
+ * once the limit is lifted (the leaf is made), then the first block freed:
+ * the neighbours must still be large blocks to malloc_usable_size and
+ * free. The free took the lost range's pages off the 2 MiB grain it shares
+ * with a neighbour (below it, where the kernel maps next); the count fell
+ * to 0 when the block had as many pages there as the neighbour, the
+ * neighbour vanished from the map and went to jemalloc (SIGSEGV). */
+#define LOST_A ((size_t)1 << 20)
+#define LOST_B ((size_t)256 << 10)
+#define LOST_N 8
+static int scale_limit_lost_leaf_child(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	free(malloc(100)); /* the small delegate is set up before */
+	struct rlimit old, rl;
+	CHECK(getrlimit(RLIMIT_DATA, &old) == 0, "getrlimit");
+	/* Room for the block's pages, the page map's 4 KiB middle node and
+	 * the table's first 16 KiB, not for a 36 KiB leaf. */
+	size_t used = status_bytes("VmData");
+	rl.rlim_cur = used + LOST_A + 24576;
+	rl.rlim_max = old.rlim_max;
+	if (setrlimit(RLIMIT_DATA, &rl) != 0)
+		return PROBE_SKIP;
+	unsigned char *a = malloc(LOST_A);
+	CHECK(setrlimit(RLIMIT_DATA, &old) == 0, "setrlimit back");
+	if (!a) {
+		printf("rzprobe: no room for the first block under the limit\n");
+		return PROBE_SKIP;
+	}
+	memset(a, 1, LOST_A);
+	unsigned char *b[LOST_N];
+	for (size_t i = 0; i < LOST_N; i++) {
+		b[i] = malloc(LOST_B);
+		CHECK(b[i] != NULL, "malloc(%zu) without a limit", LOST_B);
+		memset(b[i], 2, LOST_B);
+	}
+	free(a);
+	malloc_trim(0); /* its mapping leaves the cache: the map forgets it */
+	for (size_t i = 0; i < LOST_N; i++) {
+		size_t got = malloc_usable_size(b[i]);
+		CHECK(got >= LOST_B, "block %zu at %p: usable size %zu after its "
+		      "neighbour's free", i, (void *)b[i], got);
+		CHECK(b[i][0] == 2 && b[i][LOST_B - 1] == 2, "block %zu changed", i);
+	}
+	for (size_t i = 0; i < LOST_N; i++)
+		free(b[i]);
+	return 0;
+}
+
+/* limit-lost-leaf: the child above in fresh processes (the leaf must not
+ * exist yet), at addresses the kernel randomises: the grain shared is the
+ * bug's in about half the runs, so 12 runs all pass by chance with the bug
+ * 1 time in 4,000. */
+static int scale_limit_lost_leaf(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int skipped = 0;
+	for (int run = 0; run < 12; run++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			char *args[] = { (char *)"rzprobe", (char *)"limit-lost-leaf-child", NULL };
+			execv("/proc/self/exe", args);
+			_exit(PROBE_SKIP);
+		}
+		int status;
+		CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+		if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP) {
+			skipped++;
+			continue;
+		}
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "run %d: %s %d", run,
+		      WIFEXITED(status) ? "exit status" : "signal",
+		      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	return skipped == 12 ? PROBE_SKIP : 0;
+}
+
 const struct probe_cmd probe_scale_cmds[] = {
 	{ "thp-big", scale_thp_big },
 	{ "thp-small", scale_thp_small },
@@ -723,6 +835,9 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit", scale_limit },
 	{ "limit-small-freed", scale_limit_small_freed },
 	{ "limit-threads-fill", scale_limit_threads_fill },
+	{ "limit-lost-leaf", scale_limit_lost_leaf },
+	{ "limit-big-fits", scale_limit_big_fits },
+	{ "limit-lost-leaf-child", scale_limit_lost_leaf_child },
 	{ "limit-threads-fill-child", scale_limit_threads_fill_child },
 	{ "limit-small-freed-child", scale_limit_small_freed_child },
 	{ "limit-realloc-doubling", scale_limit_realloc_doubling },

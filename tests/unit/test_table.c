@@ -278,6 +278,36 @@ Test(pagemap, a_range_recorded_without_a_leaf_stays_rezones_once_the_leaf_exists
 	cr_assert_not(_rz_pagemap_has(a));
 }
 
+/* A lost range's free once its leaf exists cleared bits it never set and
+ * took its pages off the grain's count: the count of a neighbour in the
+ * same 2 MiB fell to 0 and its free went to jemalloc (SIGSEGV in
+ * je_arena_dalloc_promoted: GNU sort under ulimit -v, 2-4 runs in 20). */
+Test(pagemap, freeing_a_lost_range_keeps_its_neighbours_in_the_grain)
+{
+	uintptr_t a = (uintptr_t)0x232000000000ull;
+	set_without_memory(a + 64 * 4096, 256 * 4096);
+	_rz_pagemap_set(a, 16 * 4096); /* makes the GiB's leaf */
+	_rz_pagemap_clear(a + 64 * 4096, 256 * 4096);
+	cr_assert_not(_rz_pagemap_has(a + 64 * 4096));
+	for (size_t i = 0; i < 16; i++)
+		cr_assert(_rz_pagemap_has(a + i * 4096), "neighbour page %zu lost", i);
+	/* A lost range over a whole grain, next to a recorded one. */
+	uintptr_t g = a + ((uintptr_t)2 << 20);
+	set_without_memory(g, (size_t)2 << 20);
+	_rz_pagemap_set(g + ((uintptr_t)2 << 20), 4096);
+	_rz_pagemap_clear(g, (size_t)2 << 20);
+	cr_assert_not(_rz_pagemap_has(g));
+	cr_assert(_rz_pagemap_has(g + ((uintptr_t)2 << 20)));
+	/* The same page recorded twice (no double count) and cleared once. */
+	_rz_pagemap_set(a + 400 * 4096, 4096);
+	_rz_pagemap_set(a + 400 * 4096, 4096);
+	_rz_pagemap_clear(a + 400 * 4096, 4096);
+	cr_assert_not(_rz_pagemap_has(a + 400 * 4096));
+	_rz_pagemap_clear(a, 16 * 4096);
+	for (size_t i = 0; i < 512; i++)
+		cr_assert_not(_rz_pagemap_has(a + i * 4096), "page %zu", i);
+}
+
 /* More lost ranges than the map keeps aside: every page is "maybe" from
  * then on (slow, never wrong). */
 Test(pagemap, too_many_lost_ranges_make_every_page_maybe)
