@@ -177,8 +177,9 @@ static int realloc_shrink(int argc, char **argv)
  * Run with the threshold at 256 KiB, REZONE_REALLOC_THRESHOLD=32k and the
  * cache on. A small block realloc'ed to 32 KiB or more, past its usable
  * size, becomes a large block when a cached mapping can take it (its
- * later growths then copy nothing), and stays with the delegate when none
- * can; a large block goes back to the delegate only when it shrinks below
+ * later growths then copy nothing) or when fewer than four large blocks
+ * are live (mapped fresh), and stays with the delegate otherwise; a large
+ * block goes back to the delegate only when it shrinks below
  * half the threshold. Contents survive every step.
  */
 static int realloc_grows_early(int argc, char **argv)
@@ -187,13 +188,38 @@ static int realloc_grows_early(int argc, char **argv)
 	unsigned char *p = NULL, *big, *at;
 
 	(void)argc, (void)argv;
+	/* Many live large blocks (four) and nothing cached: no fresh mapping. */
+	unsigned char *kept[4], *q = NULL;
+	for (size_t i = 0; i < 4; i++) {
+		kept[i] = malloc(probe_opaque(300 * 1024));
+		CHECK(kept[i] != NULL, "malloc");
+	}
 	malloc_trim(0); /* no cached mapping */
 	resize_checked(&p, 0, 1000, 6);
 	s0 = probe_stats();
+	CHECK(s0.large_live >= 4, "four large blocks live: %llu",
+	      (unsigned long long)s0.large_live);
 	resize_checked(&p, 1000, 48 * 1024, 6);
 	s1 = probe_stats();
 	CHECK(s1.large_allocs == s0.large_allocs, "grown to 48 KiB with an empty "
-	      "cache: it became a large block (mapped fresh)");
+	      "cache and four large blocks live: it became a large block (mapped fresh)");
+	/* Few live (none) and nothing cached: a fresh mapping, which a
+	 * vector churned after it then finds in the cache. */
+	for (size_t i = 0; i < 4; i++)
+		free(kept[i]);
+	malloc_trim(0);
+	resize_checked(&q, 0, 1000, 7);
+	s0 = probe_stats();
+	resize_checked(&q, 1000, 48 * 1024, 7);
+	s1 = probe_stats();
+	CHECK(s0.large_live < 4, "large blocks live after freeing them: %llu",
+	      (unsigned long long)s0.large_live);
+	CHECK(s1.large_allocs == s0.large_allocs + 1 && s1.cache_hits == s0.cache_hits,
+	      "grown to 48 KiB with few large blocks live: large_allocs +%llu, "
+	      "cache_hits +%llu (want +1, +0)",
+	      (unsigned long long)(s1.large_allocs - s0.large_allocs),
+	      (unsigned long long)(s1.cache_hits - s0.cache_hits));
+	free(q);
 	big = malloc(probe_opaque(2 * PROBE_MIB));
 	CHECK(big != NULL, "malloc");
 	memset(big, 1, 2 * PROBE_MIB);
