@@ -280,7 +280,7 @@ static int large_map(size_t size, size_t reserved, size_t align, uintptr_t *out)
 	int err = _rz_vm_map(reserved, a, writable, &p);
 	/* The move alignment is a preference, mapped as size + 2 MiB and
 	 * trimmed: under a limit that over-map can be refused where the
-	 * block fits (a 2 MiB malloc under RLIMIT_DATA with 2.1 MiB free
+	 * block fits (a 4 MiB malloc with 4 MiB + 64 KiB left under a limit
 	 * went to the delegate). The block's own alignment is not. */
 	size_t must = align > _rz_caps.page_size ? align : _rz_caps.page_size;
 	if (err == ENOMEM && a > must)

@@ -354,14 +354,15 @@ static void *route_migrate(void *p, size_t old_usable, size_t size, bool to_larg
  * buffers cost 20% more than the delegate's reallocs (20,000 buffers grown
  * to 128 KiB and kept). Without any fresh mapping, vectors below the large
  * threshold never found one cached: 64 KiB vectors cost 2.06x glibc, as
- * under jemalloc alone. A threshold of one page measured best (vector1m 1.08x glibc at
- * 4 KiB, 1.17x at 16 KiB, 1.33x at 64 KiB; real programs no difference).
+ * under jemalloc alone. A threshold of one page measured best (vector1m
+ * 1.08x glibc at 4 KiB, 1.17x at 16 KiB, 1.33x at 64 KiB; real programs
+ * no difference).
  */
 #define ROUTE_EARLY_FRESH 4
 static void *route_grow_early(void *p, size_t size)
 {
-	/* An empty cache and many live large blocks (small-object programs,
-	 * or many kept buffers) cost two loads. */
+	/* With nothing cached and many large blocks live (many kept
+	 * buffers), two loads and the delegate's realloc. */
 	bool cached = _rz_cache_bytes() != 0;
 	bool few = __atomic_load_n(&_rz_counters.large_live, __ATOMIC_RELAXED) <
 	    ROUTE_EARLY_FRESH;
