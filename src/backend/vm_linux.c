@@ -300,14 +300,22 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
  * result is page-aligned only, which is all a block that may move needs
  * (large_move); a later move to a 2 MiB-aligned destination then copies
  * page-table entries instead of moving whole page tables (slower, still
- * no copy of the bytes). Free commit only, where the reservation is one mapping;
- * with strict commit the open part is several (one per growth), and
- * mremap over them fails with EFAULT, so such a block is copied. */
-static int linux_move_anywhere(void *p, size_t old_size, size_t new_size, void **out)
+ * no copy of the bytes).
+ * Free commit: the whole reservation is one mapping and moves (len is
+ * old_size). Strict commit: only the open part [p, p+len) moves, to
+ * exactly new_size bytes, all of them the block's (the caller asked for
+ * no headroom); the PROT_NONE rest of the old reservation is then given
+ * back. The open part is one mapping once its growths have merged
+ * (mprotect merges equal neighbours); where it is not, mremap says
+ * EFAULT and the block is copied, as before. */
+static int linux_move_anywhere(void *p, size_t old_size, size_t len, size_t new_size,
+    void **out)
 {
-	void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+	void *q = mremap(p, len, new_size, MREMAP_MAYMOVE);
 	if (q == MAP_FAILED)
 		return errno;
+	if (len < old_size)
+		munmap((char *)p + len, old_size - len);
 	*out = q;
 	return 0;
 }
@@ -323,7 +331,14 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 	void *dst;
 	int err = linux_map_aligned(new_size, align, PROT_NONE, &dst);
 	if (err == ENOMEM && _rz_caps.commit_is_free)
-		return linux_move_anywhere(p, old_size, new_size, out);
+		return linux_move_anywhere(p, old_size, old_size, new_size, out);
+	/* Strict commit, under RLIMIT_AS the destination beside the source
+	 * needs old + new (a block of 512 MiB doubled under 1280 MiB of
+	 * limit failed where glibc's realloc succeeds, since mremap charges
+	 * only the growth). Without headroom to reserve, move the open part
+	 * where the kernel likes. */
+	if (err == ENOMEM && new_size == new_used)
+		return linux_move_anywhere(p, old_size, used, new_size, out);
 	if (err)
 		return err;
 	size_t len = old_size;

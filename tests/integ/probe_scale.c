@@ -419,6 +419,39 @@ static int scale_limit_realloc_doubling_child(int argc, char **argv)
 	return 0;
 }
 
+static int scale_limit_strict_grow_child(int argc, char **argv);
+
+/* limit-strict-grow: under an address-space limit of 1100 MiB beyond its
+ * use, a 600 MiB block grows to 900 MiB. glibc's realloc is one mremap,
+ * charged the growth only; run with REZONE_STRICT_COMMIT=1, rezone
+ * reserved its destination (900 MiB) while the 600 MiB were still mapped,
+ * then tried a copy: NULL. */
+static int scale_limit_strict_grow(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return limit_exec("limit-strict-grow-child", "as", 1100 * MiB);
+}
+
+static int scale_limit_strict_grow_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	size_t from = 600 * MiB, to = 900 * MiB;
+	unsigned char *p = malloc(from);
+	CHECK(p != NULL, "malloc(600 MiB): %s", strerror(errno));
+	/* One byte a MiB: the limit counts address space, not pages. */
+	for (size_t i = 0; i < from; i += MiB)
+		p[i] = (unsigned char)(i / MiB);
+	errno = 0;
+	unsigned char *q = realloc(p, to);
+	CHECK(q != NULL, "realloc(600 MiB -> 900 MiB): %s (VmSize %zu MiB)", strerror(errno),
+	      status_bytes("VmSize") >> 20);
+	for (size_t i = 0; i < from; i += MiB)
+		CHECK(q[i] == (unsigned char)(i / MiB), "byte %zu lost in the move", i);
+	q[to - 1] = 1;
+	free(q);
+	return 0;
+}
+
 enum { SMALL_KEPT = 2000 };
 static void *small_kept[SMALL_KEPT];
 
@@ -842,6 +875,8 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-small-freed-child", scale_limit_small_freed_child },
 	{ "limit-realloc-doubling", scale_limit_realloc_doubling },
 	{ "limit-realloc-doubling-child", scale_limit_realloc_doubling_child },
+	{ "limit-strict-grow", scale_limit_strict_grow },
+	{ "limit-strict-grow-child", scale_limit_strict_grow_child },
 	{ "aligned-free-scale", scale_aligned_free },
 	{ "mlock", scale_mlock },
 	{ "decay", scale_decay },

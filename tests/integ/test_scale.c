@@ -116,11 +116,24 @@ Test(scale, threads_filling_a_data_limit_with_growing_arrays_never_crash)
 	assert_probe_passes(NULL, "limit-threads-fill", "20");
 }
 
+/* With strict commit, a block that has not moved grows past half of an
+ * address-space limit: its open part is one mapping, and the move is
+ * charged only the growth, as glibc's mremap is (the destination was
+ * reserved beside the source, old + new, and the realloc failed). Guard
+ * mode asks for a guard page beyond the block, which needs a reservation
+ * (src/backend/vm_linux.c). */
+Test(scale, with_strict_commit_a_block_grows_past_half_of_an_address_space_limit)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_STRICT_COMMIT=1", "REZONE_GUARD"),
+	    "limit-strict-grow");
+}
+
 /* A block doubled to 1 GiB under an address-space limit that holds it
  * once, not twice: the move is charged only the growth, as glibc's mremap
  * is. Free commit only: with strict commit (and guard mode, strict too) a
- * block's open part is several mappings, which mremap cannot move in one
- * call, so it is copied, and fails there (src/backend/vm_linux.c).
+ * block that moved and then grew has an open part of several mappings,
+ * which mremap cannot move and resize in one call, so it is copied, and
+ * fails there (src/backend/vm_linux.c).
  * RLIMIT_DATA does not count the PROT_NONE destination, so it never
  * failed there. */
 Test(scale, a_block_doubled_to_a_limit_it_fits_once_moves_without_a_second_copy)
