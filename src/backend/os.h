@@ -97,6 +97,11 @@ void _rz_vm_name(void *p, size_t size) RZ_HIDDEN;
  * effort, no-op when thp_mode is RZ_THP_NONE. Applies to the mapping
  * itself, so it follows the mapping when it grows or moves. */
 void _rz_vm_hugepage(void *p, size_t size, bool on) RZ_HIDDEN;
+/* Whether a huge-page fault may wait for a hypervisor: the machine hands
+ * free memory back to its host (a Linux guest's free page reporting), and
+ * a huge page is always such memory (README, "Huge pages"). Looked up once,
+ * at the first call; false where unknown or without huge pages. */
+bool _rz_vm_huge_faults_slow(void) RZ_HIDDEN;
 /* Whether the page holding p is mapped by anyone (one system call). */
 bool _rz_vm_is_mapped(const void *p) RZ_HIDDEN;
 

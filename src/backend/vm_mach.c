@@ -317,6 +317,11 @@ void _rz_vm_hugepage(void *p, size_t size, bool on)
 	(void)p; (void)size; (void)on;
 }
 
+bool _rz_vm_huge_faults_slow(void)
+{
+	return false;
+}
+
 unsigned _rz_os_thread_count(void)
 {
 	/* Not needed by the zone front end (libmalloc drives fork). */

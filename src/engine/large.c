@@ -153,8 +153,9 @@ static bool large_commit_is_free(void)
  * mapping), so the whole reservation is asked for huge pages once the
  * block reaches LARGE_THP_MIN: headroom costs nothing until the block
  * grows into it, and the partly used last 2 MiB costs at most 2 MiB, under
- * 1/16 of such a block; that asking is REZONE_THP=auto (off by default,
- * see options.c). Below that size a kernel in "always" mode is told no,
+ * 1/16 of such a block; that asking is REZONE_THP (on, or auto where the
+ * machine's huge-page faults do not wait for a hypervisor, see
+ * options.c). Below that size a kernel in "always" mode is told no,
  * whatever the option, so a 1-4 MiB block never holds a 2 MiB page of
  * headroom; above it the kernel's own choice stands. The state follows
  * the mapping through growth, moves and the cache.
@@ -168,9 +169,10 @@ static void large_thp(struct _rz_block *b)
 	if (mode == RZ_THP_NONE)
 		return;
 	bool big = b->size >= LARGE_THP_MIN;
-	bool want = big && _rz_opt.thp;
+	bool want = big && (_rz_opt.thp == RZ_THP_OPT_ON ||
+	    (_rz_opt.thp == RZ_THP_OPT_AUTO && !_rz_vm_huge_faults_slow()));
 	/* Small blocks refuse where the kernel would give them huge pages
-	 * anyway; big ones without REZONE_THP=auto keep the kernel's choice. */
+	 * anyway; big ones not asking keep the kernel's choice. */
 	bool refuse = !big && (b->thp == THP_ON || mode == RZ_THP_ALWAYS);
 	if (want && b->thp != THP_ON) {
 		_rz_vm_hugepage((void *)b->addr, b->reserved, true);

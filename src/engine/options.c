@@ -15,8 +15,10 @@
 
 struct _rz_options _rz_opt;
 
-/* OPT_WORD: one of the two words of `expect` ("FALSE or TRUE"; a bool). */
-enum opt_kind { OPT_SIZE, OPT_PERCENT, OPT_MS, OPT_BOOL, OPT_STATS, OPT_WORD };
+/* OPT_WORD: one of the two words of `expect` ("FALSE or TRUE"; a bool).
+ * OPT_CHOICE: one of the words of `expect` ("W0, W1 or W2"), stored as its
+ * index in an int. */
+enum opt_kind { OPT_SIZE, OPT_PERCENT, OPT_MS, OPT_BOOL, OPT_STATS, OPT_WORD, OPT_CHOICE };
 
 struct opt_row {
 	const char *env;
@@ -83,14 +85,16 @@ static const struct opt_row opt_table[] = {
 	{ "REZONE_DEEPBIND", OPT_WORD, "drop", 1, &_rz_opt.deepbind_keep,
 	  "drop or keep" },
 	/* Ask for transparent huge pages for blocks of 32 MiB and more
-	 * (large.c). Off by default, by measurement: on our VMs a huge-page
-	 * fault is fast or very slow depending on whether the hypervisor has
-	 * backed that guest memory yet. grow1 (64 KiB -> 1 GiB), 6 pairs:
-	 * never 0.55-0.65 s, auto 0.11-0.12 s in three and 1.05-2.76 s in the
-	 * other three; touching 1 GiB, 8 pairs: 0.55-0.73 s against
-	 * 0.09-3.0 s (median 1.04 s). */
-	{ "REZONE_THP", OPT_WORD, "never", 1, &_rz_opt.thp,
-	  "never or auto" },
+	 * (large.c): "on" always, "auto" unless the machine reports free
+	 * pages to a hypervisor (_rz_vm_huge_faults_slow). There a huge-page
+	 * fault is fast or very slow depending on whether the host still backs
+	 * that guest memory: on our VMs, grow1 (64 KiB -> 1 GiB), 6 pairs:
+	 * without 0.55-0.65 s, with 0.11-0.12 s in three and 1.05-2.76 s in
+	 * the other three; touching 1 GiB, 8 pairs: 0.55-0.73 s against
+	 * 0.09-3.0 s (median 1.04 s). Where memory stays backed, huge pages
+	 * are the fast case of those runs (0.11-0.15 s against 0.55-0.9 s). */
+	{ "REZONE_THP", OPT_CHOICE, "auto", 2, &_rz_opt.thp,
+	  "never, auto or on" },
 };
 
 bool _rz_options_parse_size(const char *s, size_t *out)
@@ -152,6 +156,29 @@ static bool opt_is_word(const char *s, const char *expect, int n)
 	return *s == '\0' && (*w == '\0' || *w == ' ');
 }
 
+/* The index of word s in "W0, W1 or W2", or -1; without the C library. */
+static int opt_choice(const char *s, const char *expect)
+{
+	const char *w = expect;
+	for (int i = 0; *w; i++) {
+		const char *c = s;
+		while (*w && *w != ',' && *w != ' ' && *c == *w)
+			c++, w++;
+		if (*c == '\0' && (*w == '\0' || *w == ',' || *w == ' '))
+			return i;
+		/* On to the next word: past this one, its comma or " or ". */
+		while (*w && *w != ',' && *w != ' ')
+			w++;
+		if (*w == ',')
+			w++;
+		while (*w == ' ')
+			w++;
+		if (w[0] == 'o' && w[1] == 'r' && w[2] == ' ')
+			w += 3;
+	}
+	return -1;
+}
+
 /* Why a value was refused, for the warning; NULL when it was accepted. */
 static const char *opt_parse(const struct opt_row *row, const char *s, size_t *out)
 {
@@ -182,6 +209,13 @@ static const char *opt_parse(const struct opt_row *row, const char *s, size_t *o
 			return "not one of the words";
 		*out = opt_is_word(s, row->expect, 1);
 		return NULL;
+	case OPT_CHOICE: {
+		int i = opt_choice(s, row->expect);
+		if (i < 0)
+			return "not one of the words";
+		*out = (size_t)i;
+		return NULL;
+	}
 	case OPT_PERCENT:
 	case OPT_MS:
 		break;
@@ -242,6 +276,8 @@ void _rz_options_load(void)
 		}
 		if (row->kind == OPT_BOOL || row->kind == OPT_STATS || row->kind == OPT_WORD)
 			*(bool *)row->field = v != 0;
+		else if (row->kind == OPT_CHOICE)
+			*(int *)row->field = (int)v;
 		else
 			*(size_t *)row->field = v;
 	}

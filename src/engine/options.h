@@ -23,9 +23,11 @@ struct _rz_options {
 	bool check_unknown;      /* REZONE_CHECK_UNKNOWN */
 	bool name_mappings;      /* REZONE_NAME */
 	bool guard;              /* REZONE_GUARD */
-	bool thp;                /* REZONE_THP: auto (true) or never */
+	int thp;                 /* REZONE_THP: RZ_THP_OPT_NEVER, _AUTO or _ON */
 	bool deepbind_keep;      /* REZONE_DEEPBIND (drop | keep) */
 };
+/* REZONE_THP's words, in the order of its row. */
+enum { RZ_THP_OPT_NEVER, RZ_THP_OPT_AUTO, RZ_THP_OPT_ON };
 extern struct _rz_options _rz_opt RZ_HIDDEN;
 
 /* Fills _rz_opt from the defaults and the environment; never allocates. */

@@ -720,6 +720,32 @@ static int scale_thp_big(int argc, char **argv)
 	return 0;
 }
 
+/* thp-asks yes|no: whether a block grown to 64 MiB asks for huge pages
+ * (VmFlags "hg"), as REZONE_THP and the machine say; untouched, since only
+ * the asking is checked. */
+static int scale_thp_asks(int argc, char **argv)
+{
+	CHECK(argc > 0 && (strcmp(argv[0], "yes") == 0 || strcmp(argv[0], "no") == 0),
+	      "usage: thp-asks yes|no");
+	bool want = strcmp(argv[0], "yes") == 0;
+	if (thp_kernel_mode() != 1) {
+		printf("transparent huge pages not in madvise mode\n");
+		return PROBE_SKIP;
+	}
+	void *p = malloc(MiB);
+	CHECK(p != NULL, "malloc(1 MiB)");
+	void *q = realloc(p, 64 * MiB);
+	CHECK(q != NULL, "realloc to 64 MiB");
+	bool asked;
+	smaps_huge(q, "hg", &asked);
+	CHECK(asked == want, "a 64 MiB block's mapping %s for huge pages (REZONE_THP=%s, "
+	      "REZONE_PAGE_REPORTING=%s)", asked ? "asks" : "does not ask",
+	      getenv("REZONE_THP") ? getenv("REZONE_THP") : "(unset)",
+	      getenv("REZONE_PAGE_REPORTING") ? getenv("REZONE_PAGE_REPORTING") : "(unset)");
+	free(q);
+	return 0;
+}
+
 /* thp-small: a 1-4 MiB block refuses huge pages where the kernel would
  * otherwise use them everywhere ("always"), and does not ask for them in
  * "madvise" mode: its headroom and the rest of its last 2 MiB are never
@@ -863,6 +889,7 @@ static int scale_limit_lost_leaf(int argc, char **argv)
 const struct probe_cmd probe_scale_cmds[] = {
 	{ "thp-big", scale_thp_big },
 	{ "thp-small", scale_thp_small },
+	{ "thp-asks", scale_thp_asks },
 	{ "vector-reuse", scale_vector_reuse },
 	{ "impossible", scale_impossible },
 	{ "limit", scale_limit },

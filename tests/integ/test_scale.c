@@ -181,10 +181,25 @@ Test(scale, address_space_stays_proportionate_to_the_blocks)
  * REZONE_THP_KERNEL=always, and checked by what rezone asks of the kernel
  * for the block's mapping (VmFlags "nh": never fault it as huge pages),
  * since the machine's setting cannot change in a test. */
-Test(scale, with_thp_auto_a_block_grown_to_64_mib_is_backed_by_huge_pages)
+Test(scale, with_thp_on_a_block_grown_to_64_mib_is_backed_by_huge_pages)
 {
-	assert_probe_passes(PROBE_ENV("REZONE_THP=auto", "REZONE_THP_KERNEL", "REZONE_GUARD",
+	assert_probe_passes(PROBE_ENV("REZONE_THP=on", "REZONE_THP_KERNEL", "REZONE_GUARD",
 	    "REZONE_LARGE_THRESHOLD"), "thp-big");
+}
+
+/* REZONE_THP=auto (the default) asks for huge pages unless the machine
+ * reports free pages to a hypervisor, where a huge-page fault may wait for
+ * the host; REZONE_PAGE_REPORTING emulates either kind of machine. */
+Test(scale, by_default_big_blocks_ask_for_huge_pages_unless_the_machine_reports_free_pages)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_THP", "REZONE_THP_KERNEL=madvise",
+	    "REZONE_PAGE_REPORTING=0", "REZONE_GUARD"), "thp-asks", "yes");
+	assert_probe_passes(PROBE_ENV("REZONE_THP", "REZONE_THP_KERNEL=madvise",
+	    "REZONE_PAGE_REPORTING=1", "REZONE_GUARD"), "thp-asks", "no");
+	assert_probe_passes(PROBE_ENV("REZONE_THP=on", "REZONE_THP_KERNEL=madvise",
+	    "REZONE_PAGE_REPORTING=1", "REZONE_GUARD"), "thp-asks", "yes");
+	assert_probe_passes(PROBE_ENV("REZONE_THP=never", "REZONE_THP_KERNEL=madvise",
+	    "REZONE_PAGE_REPORTING=0", "REZONE_GUARD"), "thp-asks", "no");
 }
 
 Test(scale, blocks_of_1_to_4_mib_never_ask_for_huge_pages)

@@ -61,6 +61,31 @@ Test(options, deepbind_is_dropped_unless_keep_and_junk_keeps_the_default)
 	_rz_options_load();
 }
 
+Test(options, thp_takes_never_auto_or_on_and_defaults_to_auto)
+{
+	unsetenv("REZONE_THP");
+	_rz_options_load();
+	cr_assert_eq(_rz_opt.thp, RZ_THP_OPT_AUTO, "auto by default");
+	const char *words[] = { "never", "auto", "on" };
+	int want[] = { RZ_THP_OPT_NEVER, RZ_THP_OPT_AUTO, RZ_THP_OPT_ON };
+	for (int i = 0; i < 3; i++) {
+		setenv("REZONE_THP", words[i], 1);
+		_rz_options_load();
+		cr_assert_eq(_rz_opt.thp, want[i], "REZONE_THP=%s", words[i]);
+	}
+	/* Neither a part of a word, nor more, nor the list's own "or". */
+	const char *junk[] = { "o", "nev", "onn", "auto,", "or", "never, auto or on" };
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		setenv("REZONE_THP", "never", 1);
+		_rz_options_load();
+		setenv("REZONE_THP", junk[i], 1);
+		_rz_options_load();
+		cr_assert_eq(_rz_opt.thp, RZ_THP_OPT_AUTO, "REZONE_THP=%s keeps the default", junk[i]);
+	}
+	unsetenv("REZONE_THP");
+	_rz_options_load();
+}
+
 Test(options, stats_takes_0_1_or_a_file_name)
 {
 	setenv("REZONE_STATS", "1", 1);
