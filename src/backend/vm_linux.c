@@ -63,10 +63,11 @@ static int linux_read_overcommit(void)
 	return n == 1 && c >= '0' && c <= '2' ? c - '0' : 0;
 }
 
-/* /proc/self/status into buf, NUL-terminated; system calls only. */
-static bool linux_read_status(char *buf, size_t size)
+/* The start of a small file (procfs, sysfs) into buf, NUL-terminated;
+ * system calls only. */
+static bool linux_read_file(const char *path, char *buf, size_t size)
 {
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	ssize_t n = read(fd, buf, size - 1);
@@ -75,6 +76,11 @@ static bool linux_read_status(char *buf, size_t size)
 		return false;
 	buf[n] = '\0';
 	return true;
+}
+
+static bool linux_read_status(char *buf, size_t size)
+{
+	return linux_read_file("/proc/self/status", buf, size);
 }
 
 /* The number after a "\nName:" line's tabs and spaces (kB units are the
@@ -417,21 +423,6 @@ void _rz_vm_hugepage(void *p, size_t size, bool on)
 #endif
 }
 
-/* The first n bytes of a small sysfs file into buf, NUL-terminated;
- * system calls only. */
-static bool linux_read_small(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return true;
-}
-
 /* Free page reporting: a virtio balloon (device 0x0005) that negotiated
  * VIRTIO_BALLOON_F_REPORTING (feature bit 5, the sixth character of its
  * "features" string). The guest then returns free blocks of 2 MiB and more
@@ -456,7 +447,7 @@ static bool linux_page_reporting(void)
 		path[n++] = (char)('0' + i % 10);
 		char buf[160];
 		memcpy(path + n, "/device", 8);
-		if (!linux_read_small(path, buf, sizeof(buf))) {
+		if (!linux_read_file(path, buf, sizeof(buf))) {
 			missing++;
 			continue;
 		}
@@ -464,7 +455,7 @@ static bool linux_page_reporting(void)
 		if (strncmp(buf, "0x0005", 6) != 0)
 			continue;
 		memcpy(path + n, "/features", 10);
-		if (linux_read_small(path, buf, sizeof(buf)) && strlen(buf) > 5 && buf[5] == '1')
+		if (linux_read_file(path, buf, sizeof(buf)) && strlen(buf) > 5 && buf[5] == '1')
 			return true;
 	}
 	return false;
