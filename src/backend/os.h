@@ -81,10 +81,12 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size) RZ_HIDDEN;
 /* Moves the mapping [p, p+old) without copying to a new place with room
  * for new_size bytes; only the first used bytes need survive (with strict
  * commit only they are writable) and the first new_used bytes of the new
- * place are writable afterwards. ENOTSUP when !can_move. On failure the
- * original mapping is untouched. */
+ * place are writable afterwards. The new place is aligned to align (a
+ * power of two, 0: page) when the OS can make room there; when it cannot,
+ * the move may land at page alignment (the caller checks *out). ENOTSUP
+ * when !can_move. On failure the original mapping is untouched. */
 int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
-    size_t new_size, void **out) RZ_HIDDEN;
+    size_t new_size, size_t align, void **out) RZ_HIDDEN;
 /* Copies size bytes between page-aligned ranges the cheapest way the OS
  * has (copy-on-write where possible). Cannot fail. */
 void _rz_vm_copy(void *dst, const void *src, size_t size) RZ_HIDDEN;

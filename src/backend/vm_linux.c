@@ -303,48 +303,61 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
  * the block is a third of it or more (512 MiB to 1 GiB under ulimit -v
  * 1500000, with 80 MiB live elsewhere, failed where glibc's realloc
  * succeeds): the kernel picks the place and charges only the growth. The
- * result is page-aligned only, which is all a block that may move needs
- * (large_move); a later move to a 2 MiB-aligned destination then copies
- * page-table entries instead of moving whole page tables (slower, still
- * no copy of the bytes).
+ * result is page-aligned only: a later move to a 2 MiB-aligned
+ * destination then copies page-table entries instead of moving whole
+ * page tables (slower, still no copy of the bytes), and a block that was
+ * aligned beyond a page loses that alignment, which realloc never
+ * promised (C and glibc, whose mremap does the same; large_move).
  * Free commit: the whole reservation is one mapping and moves (len is
  * old_size). Strict commit: only the open part [p, p+len) moves, to
  * exactly new_size bytes, all of them the block's (the caller asked for
  * no headroom); the PROT_NONE rest of the old reservation is then given
  * back. The open part is one mapping once its growths have merged
  * (mprotect merges equal neighbours); where it is not, mremap says
- * EFAULT and the block is copied, as before. */
-static int linux_move_anywhere(void *p, size_t old_size, size_t len, size_t new_size,
-    void **out)
+ * EFAULT and the block is copied, as before.
+ * Beyond new_used the new place holds at most a guard page (guard mode):
+ * it moved read-write and is made PROT_NONE after, which also drops its
+ * charge. Guard mode never took this way (150 MiB -> 500 MiB under
+ * 560 MiB of RLIMIT_AS beyond use failed where glibc succeeds). Should
+ * that mmap fail (vm.max_map_count), the page stays read-write: the
+ * block loses its guard, not its bytes. */
+static int linux_move_anywhere(void *p, size_t old_size, size_t len, size_t new_used,
+    size_t new_size, void **out)
 {
 	void *q = mremap(p, len, new_size, MREMAP_MAYMOVE);
 	if (q == MAP_FAILED)
 		return errno;
 	if (len < old_size)
 		munmap((char *)p + len, old_size - len);
+	if (!_rz_caps.commit_is_free && new_size > new_used)
+		(void)_rz_vm_decommit((char *)q + new_used, new_size - new_used);
 	*out = q;
 	return 0;
 }
 #endif
 
 int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
-    size_t new_size, void **out)
+    size_t new_size, size_t align, void **out)
 {
 #if defined(HAVE_MREMAP_MAYMOVE) && defined(HAVE_MREMAP_FIXED)
-	/* Reserve the destination first, aligned like the source, then move
-	 * the pages over it: the destination is ours and well aligned. */
-	size_t align = new_size >= LINUX_HUGE_ALIGN ? LINUX_HUGE_ALIGN : _rz_caps.page_size;
+	/* Reserve the destination first, aligned as the block asks and to
+	 * 2 MiB when it is that big, then move the pages over it: the
+	 * destination is ours and well aligned. */
+	size_t huge = new_size >= LINUX_HUGE_ALIGN ? LINUX_HUGE_ALIGN : _rz_caps.page_size;
+	if (align < huge)
+		align = huge;
 	void *dst;
 	int err = linux_map_aligned(new_size, align, PROT_NONE, &dst);
 	if (err == ENOMEM && _rz_caps.commit_is_free)
-		return linux_move_anywhere(p, old_size, old_size, new_size, out);
+		return linux_move_anywhere(p, old_size, old_size, new_size, new_size, out);
 	/* Strict commit, under RLIMIT_AS the destination beside the source
 	 * needs old + new (a block of 512 MiB doubled under 1280 MiB of
 	 * limit failed where glibc's realloc succeeds, since mremap charges
-	 * only the growth). Without headroom to reserve, move the open part
-	 * where the kernel likes. */
-	if (err == ENOMEM && new_size == new_used)
-		return linux_move_anywhere(p, old_size, used, new_size, out);
+	 * only the growth). Without headroom to reserve (a guard page at
+	 * most), move the open part where the kernel likes: headroom moved
+	 * that way would be charged until made PROT_NONE again. */
+	if (err == ENOMEM && new_size - new_used <= _rz_caps.page_size)
+		return linux_move_anywhere(p, old_size, used, new_used, new_size, out);
 	if (err)
 		return err;
 	size_t len = old_size;
@@ -372,7 +385,8 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 	*out = q;
 	return 0;
 #else
-	(void)p; (void)old_size; (void)used; (void)new_used; (void)new_size; (void)out;
+	(void)p; (void)old_size; (void)used; (void)new_used; (void)new_size; (void)align;
+	(void)out;
 	return ENOTSUP;
 #endif
 }

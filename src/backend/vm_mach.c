@@ -240,9 +240,10 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
 }
 
 int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
-    size_t new_size, void **out)
+    size_t new_size, size_t align, void **out)
 {
-	(void)p; (void)old_size; (void)used; (void)new_used; (void)new_size; (void)out;
+	(void)p; (void)old_size; (void)used; (void)new_used; (void)new_size; (void)align;
+	(void)out;
 	return ENOTSUP;
 }
 

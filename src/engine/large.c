@@ -568,11 +568,19 @@ static int large_grow_in_place(struct _rz_block *b, size_t n)
 
 /* Moves the mapping without copying, to a new place with headroom (else
  * plain headroom, else none). Block locked; on success the old record is
- * gone (unlocked) and *b describes the new block. */
+ * gone (unlocked) and *b describes the new block.
+ * A block aligned beyond a page (memalign) moves to a place aligned as it
+ * was; it was copied before, which needs old + new: 10 MiB aligned to
+ * 64 KiB grown to 20 MiB under 23 MiB of RLIMIT_AS or RLIMIT_DATA beyond
+ * use failed where glibc's realloc (one mremap) succeeds. When only the
+ * kernel's choice of place fits (vm_linux.c, move anywhere), the block
+ * keeps its bytes and loses the alignment, which realloc never promised
+ * (glibc's mremap loses it too). */
 static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 {
-	if (!_rz_caps.can_move || b->align_log != 0)
+	if (!_rz_caps.can_move)
 		return ENOTSUP;
+	size_t align = b->align_log ? (size_t)1 << b->align_log : 0;
 	_rz_budget_refresh();
 	size_t want = _rz_budget_reserve(n, b->grows + 1);
 	size_t plain = _rz_budget_reserve(n, 0), bare = n + large_guard_gap();
@@ -593,7 +601,7 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 		if (i > 0 && tries[i] >= tries[i - 1])
 			continue;
 		r = tries[i];
-		err = _rz_vm_move((void *)b->addr, b->reserved, b->size, n, r, &q);
+		err = _rz_vm_move((void *)b->addr, b->reserved, b->size, n, r, align, &q);
 		if (err != ENOMEM)
 			break;
 	}
@@ -618,6 +626,8 @@ static int large_move(struct _rz_rec *rec, struct _rz_block *b, size_t n)
 	moved.excess_ns = 0;
 	large_forget_excess(b);
 	moved.grows++;
+	if (align && (uintptr_t)q % align != 0)
+		moved.align_log = 0;
 	/* Under strict commit only the used part moved; the rest of the new
 	 * reservation is a fresh mapping without the advice. */
 	if (!large_commit_is_free())

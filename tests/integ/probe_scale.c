@@ -452,6 +452,38 @@ static int scale_limit_strict_grow_child(int argc, char **argv)
 	return 0;
 }
 
+static int scale_limit_aligned_grow_child(int argc, char **argv);
+
+/* limit-aligned-grow as|data: under a limit of 23 MiB beyond its use, a
+ * block of 10 MiB aligned to 64 KiB grows to 20 MiB. glibc's realloc is
+ * one mremap, charged the growth only; rezone never moved an over-aligned
+ * block, so it copied, which needs old + new: NULL. */
+static int scale_limit_aligned_grow(int argc, char **argv)
+{
+	return limit_exec("limit-aligned-grow-child", argc > 0 ? argv[0] : "as",
+	    (argc > 1 ? strtoul(argv[1], NULL, 0) : 23) * MiB);
+}
+
+static int scale_limit_aligned_grow_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	size_t from = 10 * MiB, to = 20 * MiB, align = 64 * 1024;
+	unsigned char *p = aligned_alloc(align, from);
+	CHECK(p != NULL && (uintptr_t)p % align == 0, "aligned_alloc(64 KiB, 10 MiB) = %p: %s",
+	      (void *)p, strerror(errno));
+	for (size_t i = 0; i < from; i += 4096)
+		p[i] = (unsigned char)(i / 4096);
+	errno = 0;
+	unsigned char *q = realloc(p, to);
+	CHECK(q != NULL, "realloc(10 MiB -> 20 MiB): %s (VmSize %zu MiB, VmData %zu MiB)",
+	      strerror(errno), status_bytes("VmSize") >> 20, status_bytes("VmData") >> 20);
+	for (size_t i = 0; i < from; i += 4096)
+		CHECK(q[i] == (unsigned char)(i / 4096), "byte %zu lost in the move", i);
+	memset(q + from, 2, to - from);
+	free(q);
+	return 0;
+}
+
 enum { SMALL_KEPT = 2000 };
 static void *small_kept[SMALL_KEPT];
 
@@ -904,6 +936,8 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-realloc-doubling-child", scale_limit_realloc_doubling_child },
 	{ "limit-strict-grow", scale_limit_strict_grow },
 	{ "limit-strict-grow-child", scale_limit_strict_grow_child },
+	{ "limit-aligned-grow", scale_limit_aligned_grow },
+	{ "limit-aligned-grow-child", scale_limit_aligned_grow_child },
 	{ "aligned-free-scale", scale_aligned_free },
 	{ "mlock", scale_mlock },
 	{ "decay", scale_decay },

@@ -259,12 +259,41 @@ static int idle(int argc, char **argv)
 	return 0;
 }
 
+/* A block aligned to 64 KiB, doubled from 2 MiB to 256 MiB: no growth is
+ * a copy, every result keeps the alignment and the bytes (over-aligned
+ * blocks were always copied). */
+static int stats_aligned_growth(int argc, char **argv)
+{
+	const size_t align = 65536, from = 2 * PROBE_MIB, to = 256 * PROBE_MIB;
+	unsigned char *p = NULL;
+
+	(void)argc, (void)argv;
+	CHECK(posix_memalign((void **)&p, align, from) == 0, "posix_memalign(64 KiB, 2 MiB)");
+	probe_fill(p, 0, from, 29);
+	struct rezone_stats s0 = probe_stats();
+	for (size_t n = 2 * from; n <= to; n *= 2) {
+		p = realloc(p, probe_opaque(n));
+		CHECK(p != NULL, "realloc to %zu MiB", n >> 20);
+		CHECK((uintptr_t)p % align == 0, "realloc to %zu MiB gave %p, not 64 KiB-aligned",
+		      n >> 20, (void *)p);
+		CHECK_PATTERN(p, 0, from, 29);
+		p[n - 1] = 1;
+	}
+	struct rezone_stats s1 = probe_stats();
+	free(p);
+	CHECK(s1.grow_copied == s0.grow_copied, "%llu of the growths copied (moved %llu)",
+	      (unsigned long long)(s1.grow_copied - s0.grow_copied),
+	      (unsigned long long)(s1.grow_moved - s0.grow_moved));
+	return 0;
+}
+
 const struct probe_cmd probe_stats_cmds[] = {
 	{ "idle", idle },
 	{ "stats_layout", stats_layout },
 	{ "stats_version", stats_version },
 	{ "stats_large_malloc", stats_large_malloc },
 	{ "stats_growth", stats_growth },
+	{ "stats_aligned_growth", stats_aligned_growth },
 	{ "stats_peak", stats_peak },
 	{ "large_churn", large_churn },
 	{ "is_large", is_large },

@@ -120,12 +120,22 @@ Test(scale, threads_filling_a_data_limit_with_growing_arrays_never_crash)
  * address-space limit: its open part is one mapping, and the move is
  * charged only the growth, as glibc's mremap is (the destination was
  * reserved beside the source, old + new, and the realloc failed). Guard
- * mode asks for a guard page beyond the block, which needs a reservation
- * (src/backend/vm_linux.c). */
+ * mode too, whose guard page beyond the block moves with it and is made
+ * inaccessible after (it never moved that way, and failed). */
 Test(scale, with_strict_commit_a_block_grows_past_half_of_an_address_space_limit)
 {
 	assert_probe_passes(PROBE_ENV("REZONE_STRICT_COMMIT=1", "REZONE_GUARD"),
 	    "limit-strict-grow");
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD=1"), "limit-strict-grow");
+}
+
+/* A block aligned beyond a page (memalign) moves like any other: it was
+ * copied, which needs old + new, and its realloc failed under a limit
+ * that glibc's (one mremap) fits. */
+Test(scale, an_over_aligned_block_grows_under_a_limit_it_fits_once)
+{
+	assert_probe_passes(NULL, "limit-aligned-grow", "as");
+	assert_probe_passes(NULL, "limit-aligned-grow", "data");
 }
 
 /* A block doubled to 1 GiB under an address-space limit that holds it

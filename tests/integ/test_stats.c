@@ -35,6 +35,14 @@ Test(rezone_stats, each_growth_moves_one_grow_counter_and_a_shrink_shrinks)
 	assert_probe_passes(NULL, "stats_growth");
 }
 
+/* With strict commit (and guard mode) a block that moved and grew is two
+ * mappings that one mremap cannot move: its next move is a copy. */
+Test(rezone_stats, an_over_aligned_block_grows_without_a_copy_and_stays_aligned)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_STRICT_COMMIT", "REZONE_GUARD"),
+	    "stats_aligned_growth");
+}
+
 Test(rezone_stats, peak_bytes_is_a_high_water_mark_that_follows_rezone_expand)
 {
 	/* Headroom on (rezone_expand grows inside it), no guard pages. */

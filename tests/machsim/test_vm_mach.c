@@ -233,7 +233,7 @@ Test(vm_mach, kern_errors_become_errno)
 	munmap(hole, 64 * KiB);
 	cr_assert_eq(_rz_vm_commit(hole, 16 * KiB), EINVAL);
 	void *out;
-	cr_assert_eq(_rz_vm_move(p, r, r, r, 2 * r, &out), ENOTSUP);
+	cr_assert_eq(_rz_vm_move(p, r, r, r, 2 * r, 0, &out), ENOTSUP);
 	cr_assert(_rz_vm_is_mapped(p));
 	cr_assert_not(_rz_vm_is_mapped(hole));
 	char on_stack;
