@@ -71,6 +71,18 @@ int _rz_vm_map(size_t size, size_t align, bool writable, void **out) RZ_HIDDEN;
 int _rz_vm_unmap(void *p, size_t size) RZ_HIDDEN;
 /* Makes a reserved range read-write (counted against commit). */
 int _rz_vm_commit(void *p, size_t size) RZ_HIDDEN;
+/* Opens [p+open, p+new_open) of a reservation [p, p+reserved) whose first
+ * open bytes are open (strict commit), so that the open part stays one
+ * mapping where the OS can (Linux: the open mapping grows in place with
+ * mremap; opened beside it with mprotect after a move, it is a second
+ * mapping that a later move cannot resize). 0, or an errno with the
+ * range as it was, or EEXIST: the range was lost to another mapping made
+ * meanwhile, and [p+open, p+reserved) is no longer the caller's. */
+int _rz_vm_commit_grow(void *p, size_t open, size_t new_open, size_t reserved) RZ_HIDDEN;
+/* Whether a move takes a range of several mappings as it is (Linux 6.17
+ * and later move them together with one mremap; before, EFAULT). Probed
+ * once, lazily; false where !can_move. */
+bool _rz_vm_moves_split(void) RZ_HIDDEN;
 /* Returns a range's pages to the OS; contents are lost. The range stays
  * mapped; it stays writable only when commit_is_free. */
 int _rz_vm_decommit(void *p, size_t size) RZ_HIDDEN;

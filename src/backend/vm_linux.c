@@ -275,6 +275,70 @@ int _rz_vm_decommit(void *p, size_t size)
 	return q == MAP_FAILED ? errno : 0;
 }
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux 4.17; older kernels: a hint */
+#endif
+
+bool _rz_vm_moves_split(void)
+{
+	static int known; /* 0: not probed, 1: no, 2: yes */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	if (k)
+		return k == 2;
+	bool yes = false;
+#if defined(HAVE_MREMAP_MAYMOVE) && defined(HAVE_MREMAP_FIXED)
+	/* Two pages of different protection are two mappings; moved onto a
+	 * reservation of our own, with one call. */
+	size_t pg = _rz_caps.page_size;
+	char *src = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *dst = mmap(NULL, 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src != MAP_FAILED && dst != MAP_FAILED &&
+	    syscall(SYS_mprotect, src + pg, pg, PROT_READ) == 0) {
+		yes = mremap(src, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst;
+		if (yes)
+			src = MAP_FAILED; /* moved: nothing left there */
+	}
+	if (src != MAP_FAILED)
+		munmap(src, 2 * pg);
+	if (dst != MAP_FAILED)
+		munmap(dst, 2 * pg);
+#endif
+	__atomic_store_n(&known, yes ? 2 : 1, __ATOMIC_RELAXED);
+	return yes;
+}
+
+int _rz_vm_commit_grow(void *p, size_t open, size_t new_open, size_t reserved)
+{
+	char *hole = (char *)p + open;
+	size_t len = new_open - open;
+#ifdef HAVE_MREMAP
+	if (open == 0)
+		return _rz_vm_commit(p, new_open);
+	/* [hole, hole+len) is rezone's PROT_NONE reservation: handed back for
+	 * an instant so that the open mapping can grow over it in place. */
+	if (munmap(hole, len) != 0)
+		return errno;
+	if (mremap(p, open, new_open, 0) != MAP_FAILED)
+		return 0;
+	/* Commit refused, mlock limit, or an open part of several mappings
+	 * (EFAULT): take the range back and open it beside (two mappings). */
+	void *r = mmap(hole, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+	    -1, 0);
+	if (r == hole)
+		return linux_open_rw(hole, len);
+	/* Another thread's mapping landed in the range meanwhile: the rest
+	 * of the reservation goes back too, and the caller knows. */
+	if (r != MAP_FAILED)
+		munmap(r, len);
+	if (reserved > new_open)
+		munmap((char *)p + new_open, reserved - new_open);
+	return EEXIST;
+#else
+	(void)reserved;
+	return _rz_vm_commit(hole, len);
+#endif
+}
+
 int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
 {
 #ifdef HAVE_MREMAP
@@ -360,21 +424,25 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 		return linux_move_anywhere(p, old_size, used, new_used, new_size, out);
 	if (err)
 		return err;
-	size_t len = old_size;
-	if (!_rz_caps.commit_is_free) {
-		/* Only [p, p+used) is one read-write mapping; open the rest of
-		 * the new block before moving so failure changes nothing. */
-		len = used;
-		if (new_used > used &&
-		    (err = linux_open_rw((char *)dst + used, new_used - used)) != 0) {
-			munmap(dst, new_size);
-			return err;
-		}
-	}
 	/* Free commit: the whole reservation moves and grows to new_size.
-	 * Strict: the open part moves; the rest of dst stays reserved. */
-	size_t to = _rz_caps.commit_is_free ? new_size : len;
+	 * Strict: the open part [p, p+used) moves and grows to new_used in
+	 * the same call (charged the growth), so the block's open part stays
+	 * one mapping; the rest of dst stays reserved. Opened beside it with
+	 * mprotect, the growth was a second mapping (the moved one keeps its
+	 * page offset, the kernel does not merge them), which a later move
+	 * that must also resize cannot take (EFAULT): 10 MiB -> 150 MiB ->
+	 * 500 MiB under 560 MiB of RLIMIT_AS beyond use was copied, and
+	 * failed, where glibc succeeds. */
+	size_t len = _rz_caps.commit_is_free ? old_size : used;
+	size_t to = _rz_caps.commit_is_free ? new_size : new_used;
 	void *q = mremap(p, len, to, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	/* An open part of several mappings (pages the program protected,
+	 * or opened by an older rezone) can move only as it is, where the
+	 * kernel moves several mappings at once (Linux 6.17 and later): open
+	 * the growth in dst first, then move without resizing. */
+	if (q == MAP_FAILED && errno == EFAULT && to > len &&
+	    linux_open_rw((char *)dst + len, to - len) == 0)
+		q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	if (q == MAP_FAILED) {
 		err = errno;
 		munmap(dst, new_size);

@@ -239,6 +239,17 @@ int _rz_vm_extend(void *p, size_t old_size, size_t new_size)
 	return 0;
 }
 
+bool _rz_vm_moves_split(void)
+{
+	return false; /* nothing moves (can_move is false) */
+}
+
+int _rz_vm_commit_grow(void *p, size_t open, size_t new_open, size_t reserved)
+{
+	(void)reserved;
+	return _rz_vm_commit((char *)p + open, new_open - open);
+}
+
 int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
     size_t new_size, size_t align, void **out)
 {

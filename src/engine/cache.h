@@ -20,6 +20,7 @@ struct _rz_cached {
 	size_t dirty;     /* bytes from addr that may hold old data (touched) */
 	uint64_t freed_ns;
 	uint32_t thp;     /* huge-page state of the mapping (large.c) */
+	uint32_t flags;   /* RZ_BLOCK_MOVED of the block it held, or 0 */
 };
 
 /* Most entries the cache holds (every call's output fits in this many). */

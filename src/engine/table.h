@@ -35,6 +35,11 @@ struct _rz_block {
 /* The program changed the protection of some of its pages (mprotect):
  * freed, the mapping goes back to the OS, never to the cache. */
 #define RZ_BLOCK_PROTECTED 1u
+/* Strict commit: its open part is a mapping that moved (and keeps its
+ * page offset), so pages opened beside it with mprotect would not merge
+ * with it: they are opened by growing that mapping (large.c,
+ * large_open_more). Kept in the cache entry while the pages stay open. */
+#define RZ_BLOCK_MOVED 2u
 
 /* A live block's record, locked by _rz_table_acquire. */
 struct _rz_rec;

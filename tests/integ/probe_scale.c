@@ -421,6 +421,30 @@ static int scale_limit_realloc_doubling_child(int argc, char **argv)
 
 static int scale_limit_strict_grow_child(int argc, char **argv);
 
+/* Grows one block through sizes[0..n) from NULL with realloc, writing one
+ * byte a page after each growth (the limits count address space, not
+ * pages) with a value that changes per growth, and checking the bytes
+ * kept across each growth. */
+static int grow_through(const size_t *sizes, size_t n)
+{
+	unsigned char *p = NULL;
+	size_t had = 0;
+	for (size_t k = 0; k < n; k++) {
+		errno = 0;
+		unsigned char *q = realloc(p, sizes[k]);
+		CHECK(q != NULL, "realloc(%zu MiB -> %zu MiB): %s (VmSize %zu MiB)", had >> 20,
+		      sizes[k] >> 20, strerror(errno), status_bytes("VmSize") >> 20);
+		for (size_t i = 0; i < had; i += 4096)
+			CHECK(q[i] == (unsigned char)(i / 4096 + k), "byte %zu lost in growth %zu", i, k);
+		for (size_t i = 0; i < sizes[k]; i += 4096)
+			q[i] = (unsigned char)(i / 4096 + k + 1);
+		p = q;
+		had = sizes[k];
+	}
+	free(p);
+	return 0;
+}
+
 /* limit-strict-grow: under an address-space limit of 1100 MiB beyond its
  * use, a 600 MiB block grows to 900 MiB. glibc's realloc is one mremap,
  * charged the growth only; run with REZONE_STRICT_COMMIT=1, rezone
@@ -435,21 +459,30 @@ static int scale_limit_strict_grow(int argc, char **argv)
 static int scale_limit_strict_grow_child(int argc, char **argv)
 {
 	(void)argc; (void)argv;
-	size_t from = 600 * MiB, to = 900 * MiB;
-	unsigned char *p = malloc(from);
-	CHECK(p != NULL, "malloc(600 MiB): %s", strerror(errno));
-	/* One byte a MiB: the limit counts address space, not pages. */
-	for (size_t i = 0; i < from; i += MiB)
-		p[i] = (unsigned char)(i / MiB);
-	errno = 0;
-	unsigned char *q = realloc(p, to);
-	CHECK(q != NULL, "realloc(600 MiB -> 900 MiB): %s (VmSize %zu MiB)", strerror(errno),
-	      status_bytes("VmSize") >> 20);
-	for (size_t i = 0; i < from; i += MiB)
-		CHECK(q[i] == (unsigned char)(i / MiB), "byte %zu lost in the move", i);
-	q[to - 1] = 1;
-	free(q);
-	return 0;
+	static const size_t sizes[] = { 600 * MiB, 900 * MiB };
+	return grow_through(sizes, sizeof(sizes) / sizeof(sizes[0]));
+}
+
+static int scale_limit_moved_grow_child(int argc, char **argv);
+
+/* limit-moved-grow: under an address-space limit of 560 MiB beyond its
+ * use, a 10 MiB block grows to 100 MiB (a move: it outgrows its
+ * reservation), then to 120 MiB (inside the new reservation), each time
+ * written, then to 500 MiB, which fits once only: glibc's realloc is one
+ * mremap, charged the growth. With strict commit the growth in the move
+ * and the one after were opened with mprotect, mappings beside the moved
+ * one that one mremap cannot move and resize: copied, NULL. */
+static int scale_limit_moved_grow(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return limit_exec("limit-moved-grow-child", "as", 560 * MiB);
+}
+
+static int scale_limit_moved_grow_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	static const size_t sizes[] = { 10 * MiB, 100 * MiB, 120 * MiB, 500 * MiB };
+	return grow_through(sizes, sizeof(sizes) / sizeof(sizes[0]));
 }
 
 static int scale_limit_aligned_grow_child(int argc, char **argv);
@@ -937,6 +970,8 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-strict-grow", scale_limit_strict_grow },
 	{ "limit-strict-grow-child", scale_limit_strict_grow_child },
 	{ "limit-aligned-grow", scale_limit_aligned_grow },
+	{ "limit-moved-grow", scale_limit_moved_grow },
+	{ "limit-moved-grow-child", scale_limit_moved_grow_child },
 	{ "limit-aligned-grow-child", scale_limit_aligned_grow_child },
 	{ "aligned-free-scale", scale_aligned_free },
 	{ "mlock", scale_mlock },

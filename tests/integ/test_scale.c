@@ -140,16 +140,29 @@ Test(scale, an_over_aligned_block_grows_under_a_limit_it_fits_once)
 
 /* A block doubled to 1 GiB under an address-space limit that holds it
  * once, not twice: the move is charged only the growth, as glibc's mremap
- * is. Free commit only: with strict commit (and guard mode, strict too) a
- * block that moved and then grew has an open part of several mappings,
- * which mremap cannot move and resize in one call, so it is copied, and
- * fails there (src/backend/vm_linux.c).
+ * is. With strict commit (and guard mode, strict too) a block that moved
+ * and then grew had an open part of several mappings, which mremap cannot
+ * move and resize in one call: it was copied, and failed; it stays one
+ * mapping now (src/engine/large.c, large_open_more).
  * RLIMIT_DATA does not count the PROT_NONE destination, so it never
  * failed there. */
 Test(scale, a_block_doubled_to_a_limit_it_fits_once_moves_without_a_second_copy)
 {
 	assert_probe_passes(PROBE_ENV("REZONE_GUARD", "REZONE_STRICT_COMMIT"),
 	    "limit-realloc-doubling", "as");
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD", "REZONE_STRICT_COMMIT=1"),
+	    "limit-realloc-doubling", "as");
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD=1"), "limit-realloc-doubling", "as");
+}
+
+/* The same for a block that moved, then grew inside its new reservation,
+ * then must move where the kernel likes (10 -> 100 -> 120 -> 500 MiB under
+ * 560 MiB of limit beyond use). */
+Test(scale, a_moved_block_grown_in_place_still_moves_under_an_address_space_limit)
+{
+	assert_probe_passes(NULL, "limit-moved-grow");
+	assert_probe_passes(PROBE_ENV("REZONE_STRICT_COMMIT=1"), "limit-moved-grow");
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD=1"), "limit-moved-grow");
 }
 
 Test(scale, page_aligned_small_frees_cost_the_same_with_60000_live_large_blocks)

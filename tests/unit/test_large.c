@@ -358,6 +358,56 @@ Test(large, strict_commit_reserves_headroom_without_access)
 	_rz_free(q);
 }
 
+/* Mappings (lines of /proc/self/maps) that overlap [p, p+n). */
+static int maps_pieces(const void *p, size_t n)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int pieces = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi > (uintptr_t)p &&
+		    lo < (uintptr_t)p + n)
+			pieces++;
+	}
+	if (f)
+		fclose(f);
+	return pieces;
+}
+
+/* Strict commit under RLIMIT_AS: a block that moved and then grew inside
+ * its new reservation is one mapping, which a later move that must also
+ * resize can take (it was the moved mapping and the pages opened beside
+ * it, two: such a move failed with EFAULT and copied). */
+Test(large, with_strict_commit_a_moved_block_stays_one_mapping_as_it_grows)
+{
+	setenv("REZONE_STRICT_COMMIT", "1", 1);
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+	rl.rlim_cur = (rlim_t)64 << 30;
+	cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	_rz_init();
+	unsigned char *p = _rz_malloc(4 * MiB);
+	fill(p, 4 * MiB, 7);
+	size_t n = 300 * MiB;
+	unsigned char *q = _rz_realloc(p, n);
+	cr_assert_not_null(q);
+	cr_assert_neq(q, p, "300 MiB must outgrow a 4 MiB block's reservation");
+	check(q, 4 * MiB, 7);
+	struct rezone_stats s0 = stats();
+	for (int i = 0; i < 8; i++) {
+		unsigned char *r = _rz_realloc(q, n + MiB);
+		cr_assert_eq(r, q, "growth %d of 1 MiB moved the block", i);
+		n += MiB;
+		memset(q + n - MiB, 1, MiB);
+	}
+	cr_assert_eq(stats().grow_reserved - s0.grow_reserved, 8);
+	cr_assert_eq(maps_pieces(q, n), 1, "the open part of a moved block is %d mappings",
+	    maps_pieces(q, n));
+	check(q, 4 * MiB, 7);
+	_rz_free(q);
+}
+
 Test(large, failed_realloc_leaves_the_block_intact)
 {
 	_rz_init();
