@@ -412,7 +412,13 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 		align = huge;
 	void *dst;
 	int err = linux_map_aligned(new_size, align, PROT_NONE, &dst);
-	if (err == ENOMEM && _rz_caps.commit_is_free)
+	/* Under mlockall(MCL_FUTURE) the kernel locks even a PROT_NONE
+	 * destination and counts all of it (and the alignment slack) against
+	 * RLIMIT_MEMLOCK: EAGAIN, where mremap counts only the growth (2 MiB
+	 * grown to 3 MiB under 6 MiB of limit failed; glibc's realloc does
+	 * not). Both refusals take the kernel's place. */
+	bool refused = err == ENOMEM || err == EAGAIN;
+	if (refused && _rz_caps.commit_is_free)
 		return linux_move_anywhere(p, old_size, old_size, new_size, new_size, out);
 	/* Strict commit, under RLIMIT_AS the destination beside the source
 	 * needs old + new (a block of 512 MiB doubled under 1280 MiB of
@@ -420,7 +426,7 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 	 * only the growth). Without headroom to reserve (a guard page at
 	 * most), move the open part where the kernel likes: headroom moved
 	 * that way would be charged until made PROT_NONE again. */
-	if (err == ENOMEM && new_size - new_used <= _rz_caps.page_size)
+	if (refused && new_size - new_used <= _rz_caps.page_size)
 		return linux_move_anywhere(p, old_size, used, new_used, new_size, out);
 	if (err)
 		return err;

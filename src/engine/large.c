@@ -441,7 +441,10 @@ static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
 		_rz_budget_refresh();
 		err = large_map_any(n, _rz_budget_reserve(n, grows), align, &b.addr, &b.reserved);
 		if (err) {
-			errno = err;
+			/* The malloc family fails with ENOMEM only (C, POSIX):
+			 * a mapping over RLIMIT_MEMLOCK under mlockall says
+			 * EAGAIN, and realloc passed it on. */
+			errno = ENOMEM;
 			return NULL;
 		}
 		errno = saved_errno; /* success: no trace of failed attempts */
@@ -451,7 +454,7 @@ static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
 	if ((err = _rz_table_insert(&b)) != 0) {
 		large_forget_excess(&b);
 		large_unmap(b.addr, b.reserved);
-		errno = err;
+		errno = ENOMEM;
 		return NULL;
 	}
 	RZ_STAT_ADD(large_allocs, 1);

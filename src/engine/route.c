@@ -409,8 +409,17 @@ void *_rz_realloc(void *p, size_t size)
 			void *q = NULL;
 			size_t old = 0;
 			switch (_rz_large_realloc(p, size, route_threshold / 2, &q, &old)) {
-			case RZ_RESIZE_TO_SMALL:
-				return route_migrate(p, old, size, false);
+			case RZ_RESIZE_TO_SMALL: {
+				/* Where the delegate has no room (a limit used up),
+				 * the block shrinks in place, which needs none, as
+				 * glibc's mremap does: 1 MiB -> 100 KiB returned NULL
+				 * under a spent RLIMIT_AS or RLIMIT_DATA. */
+				int saved = errno;
+				if ((q = route_migrate(p, old, size, false)) != NULL)
+					return q;
+				errno = saved;
+				return _rz_large_resize(p, size, "realloc");
+			}
 			case RZ_RESIZE_DONE:
 				if (likely(q != NULL) || !route_reclaim())
 					return q;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -203,6 +204,20 @@ static int scale_limit(int argc, char **argv)
 	return 0;
 }
 
+/* Waits for the child pid that ran scenario: PROBE_SKIP if it skipped, 0
+ * if it passed; anything else fails the probe. */
+static int child_result(pid_t pid, const char *scenario)
+{
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
+		return PROBE_SKIP;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s in its child: %s %d",
+	      scenario, WIFEXITED(status) ? "exit status" : "signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
 /* Runs "rzprobe SCENARIO which" in a child under RLIMIT_AS or RLIMIT_DATA
  * (which: "as" or "data") of the child's current use plus extra bytes, set
  * before the exec: the allocator then starts under the limit, as under
@@ -221,14 +236,7 @@ static int limit_exec(const char *scenario, const char *which, size_t extra)
 		execv("/proc/self/exe", args);
 		_exit(PROBE_SKIP);
 	}
-	int status;
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
-		return PROBE_SKIP;
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s under the limit: %s %d",
-	      scenario, WIFEXITED(status) ? "exit status" : "signal",
-	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return 0;
+	return child_result(pid, scenario);
 }
 
 /* Runs fn in a child that sets its own RLIMIT_AS or RLIMIT_DATA (which:
@@ -255,6 +263,37 @@ static int limit_later(int (*fn)(int, char **), const char *which, size_t extra)
 	      "later: %s %d", WIFEXITED(status) ? "exit status" : "signal",
 	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	return 0;
+}
+
+static int scale_limit_spent_shrink_child(int argc, char **argv);
+
+/* limit-spent-shrink as|data: a 1 MiB block shrunk to 100 KiB once the
+ * rest of a 64 MiB limit is used up. glibc shrinks its mapping in place;
+ * rezone hands a block shrunk that far to the small delegate, which needs
+ * room first: NULL. It shrinks in place now when the delegate has none. */
+static int scale_limit_spent_shrink(int argc, char **argv)
+{
+	return limit_later(scale_limit_spent_shrink_child, argc > 0 ? argv[0] : "as", 64 * MiB);
+}
+
+static int scale_limit_spent_shrink_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	unsigned char *big = malloc(MiB);
+	CHECK(big != NULL, "malloc(1 MiB)");
+	memset(big, 0x5a, MiB);
+	/* Use the limit up: blocks of 1 MiB, then of halves, all kept. */
+	size_t n = 0;
+	for (size_t sz = MiB; sz >= 16; sz /= 2)
+		while (malloc(sz) != NULL)
+			n++;
+	CHECK(n > 0, "nothing fitted under the limit");
+	errno = 0;
+	unsigned char *q = realloc(big, probe_opaque(100 * KiB));
+	CHECK(q != NULL, "realloc(1 MiB -> 100 KiB) with the limit used up: %s", strerror(errno));
+	for (size_t i = 0; i < 100 * KiB; i++)
+		CHECK(q[i] == 0x5a, "byte %zu lost", i);
+	return 0; /* the kept blocks go with the process */
 }
 
 static int scale_limit_small_freed_child(int argc, char **argv);
@@ -602,6 +641,73 @@ static int scale_mlock(int argc, char **argv)
 	      "block grown to 2400 KiB", grew >> 10);
 	free(p);
 	free(old);
+	return 0;
+}
+
+static int scale_mlock_limit_grow_child(int argc, char **argv);
+
+/* mlock-limit-grow: under mlockall(MCL_FUTURE) and an RLIMIT_MEMLOCK of
+ * 6 MiB, a 2 MiB block whose next page is taken grows to 3 MiB. glibc's
+ * realloc is one mremap, which counts only the growth against the limit;
+ * rezone reserved a PROT_NONE destination, which the kernel locks and
+ * counts whole: NULL with errno EAGAIN. Run in an exec'd child without
+ * CAP_IPC_LOCK (root ignores the limit). */
+static int scale_mlock_limit_grow(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		if (geteuid() == 0 && prctl(PR_CAPBSET_DROP, 14 /* CAP_IPC_LOCK */, 0, 0, 0) != 0)
+			_exit(PROBE_SKIP);
+		char *args[] = { (char *)"rzprobe", (char *)"mlock-limit-grow-child", NULL };
+		execv("/proc/self/exe", args);
+		_exit(PROBE_SKIP);
+	}
+	return child_result(pid, "mlock-limit-grow");
+}
+
+static int scale_mlock_limit_grow_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	size_t from = 2 * MiB, to = 3 * MiB;
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_MEMLOCK, &rl) == 0, "getrlimit");
+	rl.rlim_cur = 6 * MiB;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
+		return PROBE_SKIP;
+	CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit: %s", strerror(errno));
+	if (mlockall(MCL_FUTURE) != 0) {
+		printf("mlockall: %s\n", strerror(errno));
+		return PROBE_SKIP;
+	}
+	unsigned char *p = malloc(from);
+	CHECK(p != NULL, "malloc(2 MiB): %s", strerror(errno));
+	memset(p, 0xab, from);
+	/* Take the page after the block, so that it cannot grow in place. */
+	uintptr_t end = ((uintptr_t)p + malloc_usable_size(p) + 4095) & ~(uintptr_t)4095;
+	void *next = mmap((void *)end, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+	    -1, 0);
+	errno = 0;
+	unsigned char *q = realloc(p, to);
+	CHECK(q != NULL, "realloc(2 MiB -> 3 MiB) under RLIMIT_MEMLOCK 6 MiB: %s (VmLck %zu KiB)",
+	      strerror(errno), status_bytes("VmLck") >> 10);
+	for (size_t i = 0; i < from; i += 4096)
+		CHECK(q[i] == 0xab, "byte %zu lost", i);
+	memset(q + from, 1, to - from);
+	/* Past the limit: NULL with ENOMEM (the malloc family's only errno;
+	 * rezone passed the kernel's EAGAIN on), and the block intact. */
+	errno = 0;
+	CHECK(realloc(q, probe_opaque(64 * MiB)) == NULL, "realloc to 64 MiB under 6 MiB locked");
+	CHECK(errno == ENOMEM, "realloc past RLIMIT_MEMLOCK: errno %d (%s)", errno, strerror(errno));
+	errno = 0;
+	CHECK(malloc(probe_opaque(64 * MiB)) == NULL, "malloc(64 MiB) under 6 MiB locked");
+	CHECK(errno == ENOMEM, "malloc past RLIMIT_MEMLOCK: errno %d (%s)", errno, strerror(errno));
+	for (size_t i = 0; i < from; i += 4096)
+		CHECK(q[i] == 0xab, "byte %zu lost in the failed realloc", i);
+	free(q);
+	if (next != MAP_FAILED)
+		munmap(next, 4096);
 	return 0;
 }
 
@@ -975,6 +1081,9 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-aligned-grow-child", scale_limit_aligned_grow_child },
 	{ "aligned-free-scale", scale_aligned_free },
 	{ "mlock", scale_mlock },
+	{ "limit-spent-shrink", scale_limit_spent_shrink },
+	{ "mlock-limit-grow", scale_mlock_limit_grow },
+	{ "mlock-limit-grow-child", scale_mlock_limit_grow_child },
 	{ "decay", scale_decay },
 	{ "address-space", scale_address_space },
 	{ NULL, NULL },

@@ -174,6 +174,24 @@ Test(scale, page_aligned_small_frees_cost_the_same_with_60000_live_large_blocks)
 	    "aligned-free-scale");
 }
 
+/* Under mlockall(MCL_FUTURE) and RLIMIT_MEMLOCK, a move reserved its
+ * destination, which the kernel locks and counts whole (EAGAIN, and
+ * realloc returned NULL with errno EAGAIN); it moves where the kernel
+ * likes now, counted the growth only, as glibc's mremap is. Past the
+ * limit, realloc and malloc fail with ENOMEM and keep the block. */
+Test(scale, under_an_mlock_limit_a_block_grows_as_under_glibc_and_failures_say_enomem)
+{
+	assert_probe_passes(NULL, "mlock-limit-grow");
+}
+
+/* A block shrunk far below the threshold with the limit used up: the
+ * small delegate had no room for it (NULL); it shrinks in place. */
+Test(scale, a_large_block_shrinks_when_a_limit_is_used_up)
+{
+	assert_probe_passes(NULL, "limit-spent-shrink", "as");
+	assert_probe_passes(NULL, "limit-spent-shrink", "data");
+}
+
 Test(scale, mlockall_future_locks_no_headroom)
 {
 	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "mlock", "future");
