@@ -29,6 +29,7 @@ static size_t budget_held;  /* address space of live + cached mappings */
 static size_t budget_limit; /* 0: not computed yet */
 static bool budget_locked;  /* mlockall(MCL_FUTURE) in force */
 static bool budget_as_limited; /* RLIMIT_AS as last read is finite */
+static bool budget_limited;    /* RLIMIT_AS or RLIMIT_DATA is */
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -47,12 +48,18 @@ void _rz_budget_refresh(void)
 	if (data)
 		limit = budget_min(limit, data / 8);
 	__atomic_store_n(&budget_as_limited, as != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&budget_limited, as != 0 || data != 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&budget_limit, limit, __ATOMIC_RELAXED);
 }
 
 bool _rz_budget_as_limited(void)
 {
 	return LOAD(budget_as_limited);
+}
+
+bool _rz_budget_limited(void)
+{
+	return LOAD(budget_limited);
 }
 
 size_t _rz_budget_limit(void)

@@ -31,8 +31,10 @@ void _rz_budget_set_locked(bool locked) RZ_HIDDEN;
 void _rz_budget_refresh(void) RZ_HIDDEN;
 /* Address space rezone holds changed by delta bytes (mapped > 0). */
 void _rz_budget_track(intptr_t delta) RZ_HIDDEN;
-/* Whether RLIMIT_AS, as last read, is finite. */
+/* Whether RLIMIT_AS, as last read, is finite; whether it or RLIMIT_DATA
+ * is. */
 bool _rz_budget_as_limited(void) RZ_HIDDEN;
+bool _rz_budget_limited(void) RZ_HIDDEN;
 /* The current budget (limits as last read). */
 size_t _rz_budget_limit(void) RZ_HIDDEN;
 

@@ -45,6 +45,7 @@ static void cache_unlock(struct cache_shard *s)
 	_rz_unlock_marked(&cache_mine, &s->lock);
 }
 static size_t cache_bytes;      /* dirty bytes of every entry */
+static size_t cache_reserved;   /* address space of every entry */
 static bool cache_locks_ready;
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -72,6 +73,7 @@ static void cache_remove_at(struct cache_shard *s, size_t i, struct _rz_cached *
 	*out = s->e[i];
 	s->e[i] = s->e[--s->n];
 	__atomic_fetch_sub(&cache_bytes, out->dirty, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&cache_reserved, out->reserved, __ATOMIC_RELAXED);
 }
 
 /* Index of the best entry of s for the request, or CACHE_SLOTS. Prefer a
@@ -131,10 +133,18 @@ static bool cache_evict_oldest(struct cache_shard *s, struct _rz_cached *out)
 	return true;
 }
 
-bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n)
+/* Over either bound: the dirty bytes (REZONE_CACHE) or the address space
+ * (max_reserved). */
+static bool cache_over(size_t max_reserved)
+{
+	return LOAD(cache_bytes) > _rz_opt.cache_bytes || LOAD(cache_reserved) > max_reserved;
+}
+
+bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n,
+    size_t max_reserved)
 {
 	*n = 0;
-	if (c->dirty > _rz_opt.cache_bytes)
+	if (c->dirty > _rz_opt.cache_bytes || c->reserved > max_reserved)
 		return false;
 	if (!LOAD(cache_locks_ready))
 		return false;
@@ -145,13 +155,14 @@ bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n
 		*n += cache_evict_oldest(s, &out[*n]);
 	s->e[s->n++] = *c;
 	__atomic_fetch_add(&cache_bytes, c->dirty, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&cache_reserved, c->reserved, __ATOMIC_RELAXED);
 	cache_unlock(s);
 	/* Over budget: the oldest go, this shard's first. The entry just
 	 * put is the newest, so it is the last to go. */
-	for (size_t k = 0; k < CACHE_SHARDS && LOAD(cache_bytes) > _rz_opt.cache_bytes; k++) {
+	for (size_t k = 0; k < CACHE_SHARDS && cache_over(max_reserved); k++) {
 		struct cache_shard *o = &cache_shards[(home + k) % CACHE_SHARDS];
 		cache_lock(o);
-		while (LOAD(cache_bytes) > _rz_opt.cache_bytes && *n < RZ_CACHE_MAX &&
+		while (cache_over(max_reserved) && *n < RZ_CACHE_MAX &&
 		    cache_evict_oldest(o, &out[*n]))
 			(*n)++;
 		cache_unlock(o);

@@ -31,10 +31,12 @@ void _rz_cache_init(void) RZ_HIDDEN;
 /* Takes the best mapping able to hold size bytes aligned to align: the
  * calling thread's shard first, then the others. */
 bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out) RZ_HIDDEN;
-/* Keeps c if the budget allows (false: the caller unmaps it); mappings
- * pushed out to make room land in out[] (*n of them) for the caller to
- * unmap. */
-bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n) RZ_HIDDEN;
+/* Keeps c if the budget allows (false: the caller unmaps it): at most
+ * REZONE_CACHE dirty bytes and max_reserved bytes of address space in all
+ * entries. Mappings pushed out to make room land in out[] (*n of them)
+ * for the caller to unmap. */
+bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n,
+    size_t max_reserved) RZ_HIDDEN;
 /* Takes out every mapping freed before cutoff_ns (all of them with
  * UINT64_MAX); returns how many; *oldest_ns: freed_ns of the oldest one
  * left (0 if none). */

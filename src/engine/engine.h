@@ -192,6 +192,11 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads) RZ_HIDD
  * of _rz_memory_prepare waits for a limit that holds. */
 void _rz_memory_prepare_threads(void) RZ_HIDDEN;
 void _rz_thread_boot(void) RZ_HIDDEN;
+/* Something outside the allocator ran out of memory (a thread's stack):
+ * where memory is limited, returns the cache, live blocks' headroom and
+ * the delegate's free pages, as a failing malloc does; true when that
+ * freed something, so that a retry can help. errno is kept. */
+bool _rz_memory_reclaim(void) RZ_HIDDEN;
 
 /* Called once at exit by the front end: prints stats if asked. */
 void _rz_at_exit(void) RZ_HIDDEN;

@@ -491,7 +491,13 @@ static void large_release(const struct _rz_block *b, bool cacheable)
 	 * the next block there: unmapped, as glibc unmaps its chunks. */
 	if (b->flags & RZ_BLOCK_PROTECTED)
 		cacheable = false;
-	if (!cacheable || _rz_opt.cache_bytes == 0 || !_rz_cache_put(&c, out, &n)) {
+	/* Under RLIMIT_AS or RLIMIT_DATA the cache's address space counts
+	 * against the program's own mmaps and thread stacks, which cannot
+	 * reclaim it as a failing malloc does: 4 x 32 MiB freed under 140 MiB
+	 * of limit beyond use, then mmap(64 MiB) failed, where glibc unmaps
+	 * its chunks. There it holds no more than the headroom budget. */
+	size_t max_reserved = _rz_budget_limited() ? _rz_budget_limit() : SIZE_MAX;
+	if (!cacheable || _rz_opt.cache_bytes == 0 || !_rz_cache_put(&c, out, &n, max_reserved)) {
 		large_unmap(c.addr, c.reserved);
 		return;
 	}

@@ -180,6 +180,11 @@ static __attribute__((noinline, cold)) bool route_reclaim(void)
 	return freed;
 }
 
+bool _rz_memory_reclaim(void)
+{
+	return _rz_memory_limited() && route_reclaim();
+}
+
 #define RZ_RETRY_OOM(expr)                                                   \
 	__extension__({                                                      \
 		void *r_ = (expr);                                           \

@@ -41,6 +41,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #if defined(HAVE_THREADS_H)
@@ -95,6 +96,20 @@ static void *thread_trampoline(void *p)
 	return note.start(note.arg);
 }
 
+/* Under a memory limit a thread's stack competes with what rezone keeps
+ * (cached mappings, headroom): a 16 MiB stack failed (EAGAIN) beside a
+ * buffer grown to 210 MiB under 256 MiB of RLIMIT_AS beyond use, where
+ * glibc's pthread_create succeeds. On EAGAIN that memory goes back (as for
+ * a failing malloc) and the call is made once more. */
+static int thread_create_retrying(thread_create_fn create, pthread_t *thread,
+    const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+	int err = create(thread, attr, start, arg);
+	if (err == EAGAIN && _rz_memory_reclaim())
+		err = create(thread, attr, start, arg);
+	return err;
+}
+
 RZ_EXPORT int pthread_create(pthread_t *restrict thread,
     const pthread_attr_t *restrict attr, void *(*start)(void *),
     void *restrict arg)
@@ -105,10 +120,10 @@ RZ_EXPORT int pthread_create(pthread_t *restrict thread,
 	/* No limit, or no memory for the note: the C library's own call (the
 	 * thread's first malloc then sets the delegate up, as it always has). */
 	if (!_rz_thread_boot_wanted() || !(note = _rz_malloc(sizeof(*note))))
-		return create(thread, attr, start, arg);
+		return thread_create_retrying(create, thread, attr, start, arg);
 	note->start = start;
 	note->arg = arg;
-	int err = create(thread, attr, thread_trampoline, note);
+	int err = thread_create_retrying(create, thread, attr, thread_trampoline, note);
 	if (err != 0)
 		_rz_free(note);
 	return err;
@@ -137,12 +152,20 @@ RZ_EXPORT int thrd_create(thrd_t *thr, thrd_start_t start, void *arg)
 	thrd_create_fn create =
 	    (thrd_create_fn)thread_next(_rz_os_libc_thrd_create(), "thrd_create");
 	struct thrd_start_note *note;
-	if (!_rz_thread_boot_wanted() || !(note = _rz_malloc(sizeof(*note))))
-		return create(thr, start, arg);
-	note->start = start;
-	note->arg = arg;
-	int err = create(thr, thrd_trampoline, note);
-	if (err != thrd_success)
+	int err;
+	if (!_rz_thread_boot_wanted() || !(note = _rz_malloc(sizeof(*note)))) {
+		note = NULL;
+		err = create(thr, start, arg);
+	} else {
+		note->start = start;
+		note->arg = arg;
+		err = create(thr, thrd_trampoline, note);
+	}
+	/* A failed stack mapping is thrd_error here (glibc maps EAGAIN so);
+	 * retried once as pthread_create is, when memory went back. */
+	if (err != thrd_success && _rz_memory_reclaim())
+		err = note ? create(thr, thrd_trampoline, note) : create(thr, start, arg);
+	if (err != thrd_success && note)
 		_rz_free(note);
 	return err;
 }

@@ -296,6 +296,76 @@ static int scale_limit_spent_shrink_child(int argc, char **argv)
 	return 0; /* the kept blocks go with the process */
 }
 
+static int scale_limit_cache_mmap_child(int argc, char **argv);
+
+/* limit-cache-mmap as|data: under a limit of 140 MiB beyond use, 4 blocks
+ * of 32 MiB are written and freed, then the program maps 64 MiB itself.
+ * glibc unmaps the chunks; rezone kept them in its cache, which the
+ * program's mmap cannot reclaim: ENOMEM. */
+static int scale_limit_cache_mmap(int argc, char **argv)
+{
+	return limit_later(scale_limit_cache_mmap_child, argc > 0 ? argv[0] : "as", 140 * MiB);
+}
+
+static int scale_limit_cache_mmap_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	void *b[4];
+	for (int i = 0; i < 4; i++) {
+		b[i] = malloc(32 * MiB);
+		CHECK(b[i] != NULL, "malloc(32 MiB) %d under the limit", i);
+		memset(b[i], i + 1, 32 * MiB);
+	}
+	for (int i = 0; i < 4; i++)
+		free(b[i]);
+	void *m = mmap(NULL, 64 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED, "the program's mmap(64 MiB) after freeing 4 x 32 MiB: %s (VmSize %zu MiB)",
+	      strerror(errno), status_bytes("VmSize") >> 20);
+	munmap(m, 64 * MiB);
+	return 0;
+}
+
+static void *thread_stack_start(void *arg)
+{
+	return arg;
+}
+
+static int scale_limit_thread_stack_child(int argc, char **argv);
+
+/* limit-thread-stack as|data: under a limit of 256 MiB beyond use, a
+ * buffer grown by 1 MiB steps to 210 MiB, then a thread with a 16 MiB
+ * stack. The buffer's headroom (within the budget) left too little for
+ * the stack: EAGAIN, where glibc's pthread_create succeeds. */
+static int scale_limit_thread_stack(int argc, char **argv)
+{
+	return limit_later(scale_limit_thread_stack_child, argc > 0 ? argv[0] : "as", 256 * MiB);
+}
+
+static int scale_limit_thread_stack_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	unsigned char *p = NULL;
+	for (size_t n = MiB; n <= 210 * MiB; n += MiB) {
+		unsigned char *q = realloc(p, n);
+		CHECK(q != NULL, "realloc to %zu MiB under the limit", n >> 20);
+		memset(q + n - MiB, 1, MiB);
+		p = q;
+	}
+	pthread_attr_t attr;
+	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
+	CHECK(pthread_attr_setstacksize(&attr, 16 * MiB) == 0, "stack size");
+	pthread_t t;
+	int err = pthread_create(&t, &attr, thread_stack_start, NULL);
+	CHECK(err == 0, "pthread_create with a 16 MiB stack beside a 210 MiB buffer: %s (VmSize %zu MiB)",
+	      strerror(err), status_bytes("VmSize") >> 20);
+	CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+	pthread_attr_destroy(&attr);
+	for (size_t i = 0; i < 210 * MiB; i += 4096)
+		CHECK(p[i] == 1, "byte %zu of the buffer lost", i);
+	free(p);
+	return 0;
+}
+
 static int scale_limit_small_freed_child(int argc, char **argv);
 
 /* limit-small-freed as|data [later]: started under a limit of 1 GiB
@@ -1082,6 +1152,8 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "aligned-free-scale", scale_aligned_free },
 	{ "mlock", scale_mlock },
 	{ "limit-spent-shrink", scale_limit_spent_shrink },
+	{ "limit-cache-mmap", scale_limit_cache_mmap },
+	{ "limit-thread-stack", scale_limit_thread_stack },
 	{ "mlock-limit-grow", scale_mlock_limit_grow },
 	{ "mlock-limit-grow-child", scale_mlock_limit_grow_child },
 	{ "decay", scale_decay },

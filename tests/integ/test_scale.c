@@ -192,6 +192,23 @@ Test(scale, a_large_block_shrinks_when_a_limit_is_used_up)
 	assert_probe_passes(NULL, "limit-spent-shrink", "data");
 }
 
+/* What rezone keeps under a limit must not starve what the program maps
+ * itself: the cache holds no more than the headroom budget there (4 x
+ * 32 MiB cached, then the program's mmap(64 MiB) failed), and a thread
+ * whose stack cannot be mapped gets the cache and headroom back and a
+ * second try (EAGAIN beside a buffer grown to 210 MiB). */
+Test(scale, under_a_limit_the_cache_leaves_room_for_the_programs_own_mappings)
+{
+	assert_probe_passes(NULL, "limit-cache-mmap", "as");
+	assert_probe_passes(NULL, "limit-cache-mmap", "data");
+}
+
+Test(scale, under_a_limit_a_thread_stack_gets_the_headroom_back)
+{
+	assert_probe_passes(NULL, "limit-thread-stack", "as");
+	assert_probe_passes(NULL, "limit-thread-stack", "data");
+}
+
 Test(scale, mlockall_future_locks_no_headroom)
 {
 	assert_probe_passes(PROBE_ENV("REZONE_HEADROOM"), "mlock", "future");
