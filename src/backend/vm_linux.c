@@ -442,12 +442,15 @@ int _rz_vm_move(void *p, size_t old_size, size_t used, size_t new_used,
 	size_t len = _rz_caps.commit_is_free ? old_size : used;
 	size_t to = _rz_caps.commit_is_free ? new_size : new_used;
 	void *q = mremap(p, len, to, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	/* An open part of several mappings (pages the program protected,
-	 * or opened by an older rezone) can move only as it is, where the
-	 * kernel moves several mappings at once (Linux 6.17 and later): open
-	 * the growth in dst first, then move without resizing. */
-	if (q == MAP_FAILED && errno == EFAULT && to > len &&
-	    linux_open_rw((char *)dst + len, to - len) == 0)
+	/* An open part of several mappings (pages the program protected, or
+	 * grown beside a moved mapping where that is allowed: engine/large.c,
+	 * large_open_block) can move only as it is, where the kernel moves
+	 * several mappings at once (Linux 6.17 and later): open the growth in
+	 * dst first, then move without resizing. Those kernels refuse before
+	 * touching dst; older ones unmap dst first (then it is a hole, and
+	 * only the munmap below follows). */
+	if (q == MAP_FAILED && errno == EFAULT && to > len && _rz_vm_moves_split() &&
+	    _rz_vm_is_mapped(dst) && linux_open_rw((char *)dst + len, to - len) == 0)
 		q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	if (q == MAP_FAILED) {
 		err = errno;

@@ -408,6 +408,37 @@ Test(large, with_strict_commit_a_moved_block_stays_one_mapping_as_it_grows)
 	_rz_free(q);
 }
 
+/* Strict commit without a limit: a moved block grown inside its
+ * reservation moves again without a copy, whether its open part is one
+ * mapping (kernels that cannot move several: it grew its mapping) or two
+ * (the move opens the growth first and moves without resizing). */
+Test(large, with_strict_commit_a_moved_and_grown_block_moves_again_without_a_copy)
+{
+	setenv("REZONE_STRICT_COMMIT", "1", 1);
+	_rz_init();
+	unsigned char *p = _rz_malloc(4 * MiB);
+	fill(p, 4 * MiB, 9);
+	unsigned char *q = _rz_realloc(p, 300 * MiB);
+	cr_assert_not_null(q);
+	cr_assert_neq(q, p, "300 MiB must outgrow a 4 MiB block's reservation");
+	size_t n = 300 * MiB;
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(_rz_realloc(q, n + MiB), q, "growth %d of 1 MiB moved the block", i);
+		n += MiB;
+		memset(q + n - MiB, 1, MiB);
+	}
+	struct rezone_stats s0 = stats();
+	unsigned char *r = _rz_realloc(q, 4096 * MiB);
+	cr_assert_not_null(r);
+	cr_assert_neq(r, q, "4 GiB must outgrow the reservation");
+	struct rezone_stats s1 = stats();
+	cr_assert_eq(s1.grow_copied, s0.grow_copied, "the second move was a copy");
+	cr_assert_eq(s1.grow_moved, s0.grow_moved + 1);
+	check(r, 4 * MiB, 9);
+	cr_assert_eq(r[n - 1], 1);
+	_rz_free(r);
+}
+
 Test(large, failed_realloc_leaves_the_block_intact)
 {
 	_rz_init();
