@@ -51,15 +51,37 @@ _Static_assert(sizeof(pthread_mutex_t) <= sizeof(_rz_mutex_t), "mutex too big");
 /* vm.overcommit_memory: 0 heuristic, 1 always, 2 strict. */
 static int linux_overcommit;
 
+/* open, read and close without being cancellation points: rezone reads
+ * procfs and sysfs from inside malloc and from a new thread's set-up, and
+ * a deferred cancel acting there unwound a thread holding jemalloc's
+ * arenas lock (a thread cancelled right after pthread_create under a
+ * limit: its start routine never ran, and the next thread that needed an
+ * arena hung). glibc's open() and read() act on a pending cancel;
+ * syscall() does not. */
+static int linux_open_ro(const char *path)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+static ssize_t linux_read_fd(int fd, void *buf, size_t n)
+{
+	return (ssize_t)syscall(SYS_read, fd, buf, n);
+}
+
+static void linux_close_fd(int fd)
+{
+	(void)syscall(SYS_close, fd);
+}
+
 static int linux_read_overcommit(void)
 {
 	/* Read without stdio: we may be inside malloc. */
-	int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	int fd = linux_open_ro("/proc/sys/vm/overcommit_memory");
 	if (fd < 0)
 		return 0;
 	char c = '0';
-	ssize_t n = read(fd, &c, 1);
-	close(fd);
+	ssize_t n = linux_read_fd(fd, &c, 1);
+	linux_close_fd(fd);
 	return n == 1 && c >= '0' && c <= '2' ? c - '0' : 0;
 }
 
@@ -67,11 +89,11 @@ static int linux_read_overcommit(void)
  * system calls only. */
 static bool linux_read_file(const char *path, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = linux_open_ro(path);
 	if (fd < 0)
 		return false;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
+	ssize_t n = linux_read_fd(fd, buf, size - 1);
+	linux_close_fd(fd);
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
@@ -158,11 +180,11 @@ static int linux_thp_mode(void)
 		buf[n + 1] = ']';
 		buf[n + 2] = '\0';
 	} else {
-		int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+		int fd = linux_open_ro("/sys/kernel/mm/transparent_hugepage/enabled");
 		if (fd < 0)
 			return RZ_THP_NONE;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
+		ssize_t n = linux_read_fd(fd, buf, sizeof(buf) - 1);
+		linux_close_fd(fd);
 		if (n <= 0)
 			return RZ_THP_NONE;
 		buf[n] = '\0';

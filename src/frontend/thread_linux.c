@@ -88,11 +88,24 @@ struct thread_start {
 	void *arg;
 };
 
+/* rezone's set-up on the new thread is not the program's code: a cancel
+ * pending from pthread_cancel right after pthread_create must act in the
+ * start routine, as under glibc, not inside the delegate's set-up, where
+ * it unwound a thread holding jemalloc's arenas lock (the start routine
+ * never ran; the next thread that needed an arena hung). */
+static void thread_boot_uncancellable(void *note)
+{
+	int old;
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	_rz_thread_boot();
+	_rz_free(note);
+	(void)pthread_setcancelstate(old, &old);
+}
+
 static void *thread_trampoline(void *p)
 {
 	struct thread_start note = *(struct thread_start *)p;
-	_rz_thread_boot();
-	_rz_free(p);
+	thread_boot_uncancellable(p);
 	return note.start(note.arg);
 }
 
@@ -142,8 +155,7 @@ struct thrd_start_note {
 static int thrd_trampoline(void *p)
 {
 	struct thrd_start_note note = *(struct thrd_start_note *)p;
-	_rz_thread_boot();
-	_rz_free(p);
+	thread_boot_uncancellable(p);
 	return note.start(note.arg);
 }
 

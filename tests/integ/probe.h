@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rezone.h"
 
@@ -77,6 +78,10 @@ uint64_t probe_growths(const struct rezone_stats *s);
 void probe_threads(unsigned n, void *(*fn)(void *), void *arg);
 /* Address space the process has mapped, from /proc/self/statm. */
 size_t probe_vm_bytes(void);
+/* Waits for the child pid that ran scenario: PROBE_SKIP if it skipped, 0
+ * if it passed; anything else (an exit status, a signal: 14 is the alarm
+ * of a child that hung) fails the probe. */
+int probe_child_result(pid_t pid, const char *scenario);
 /* Seconds on the monotonic clock. */
 double probe_now_s(void);
 

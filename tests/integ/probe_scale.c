@@ -204,20 +204,6 @@ static int scale_limit(int argc, char **argv)
 	return 0;
 }
 
-/* Waits for the child pid that ran scenario: PROBE_SKIP if it skipped, 0
- * if it passed; anything else fails the probe. */
-static int child_result(pid_t pid, const char *scenario)
-{
-	int status;
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
-		return PROBE_SKIP;
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s in its child: %s %d",
-	      scenario, WIFEXITED(status) ? "exit status" : "signal",
-	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return 0;
-}
-
 /* Runs "rzprobe SCENARIO which" in a child under RLIMIT_AS or RLIMIT_DATA
  * (which: "as" or "data") of the child's current use plus extra bytes, set
  * before the exec: the allocator then starts under the limit, as under
@@ -236,7 +222,7 @@ static int limit_exec(const char *scenario, const char *which, size_t extra)
 		execv("/proc/self/exe", args);
 		_exit(PROBE_SKIP);
 	}
-	return child_result(pid, scenario);
+	return probe_child_result(pid, scenario);
 }
 
 /* Runs fn in a child that sets its own RLIMIT_AS or RLIMIT_DATA (which:
@@ -734,7 +720,7 @@ static int scale_mlock_limit_grow(int argc, char **argv)
 		execv("/proc/self/exe", args);
 		_exit(PROBE_SKIP);
 	}
-	return child_result(pid, "mlock-limit-grow");
+	return probe_child_result(pid, "mlock-limit-grow");
 }
 
 static int scale_mlock_limit_grow_child(int argc, char **argv)

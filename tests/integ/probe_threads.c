@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -625,7 +626,115 @@ static int threads_start_contract(int argc, char **argv)
 	return 0;
 }
 
+static volatile int cancel_started;
+
+static void *cancel_start(void *arg)
+{
+	cancel_started = 1; /* no cancellation point before this */
+	return arg;
+}
+
+/* threads_cancel_before_start: under RLIMIT_AS (where new threads run
+ * rezone's set-up before the program's start routine), 20 threads each
+ * cancelled right after pthread_create, on one CPU so that the cancel is
+ * pending when the thread starts. A deferred cancel acts only at a
+ * cancellation point: each start routine runs (and returns), as under
+ * glibc. rezone's set-up read procfs with open(), a cancellation point:
+ * the thread was cancelled there holding jemalloc's arenas lock, its
+ * start routine never ran, and the next thread hung (the alarm). */
+static int threads_cancel_before_start_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	alarm(20);
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	(void)sched_setaffinity(0, sizeof(one), &one);
+	int ran = 0;
+	for (int i = 0; i < 20; i++) {
+		pthread_t t;
+		void *ret;
+		cancel_started = 0;
+		CHECK(pthread_create(&t, NULL, cancel_start, NULL) == 0, "pthread_create");
+		pthread_cancel(t);
+		CHECK(pthread_join(t, &ret) == 0, "pthread_join");
+		ran += cancel_started;
+	}
+	printf("%d of 20 cancelled threads ran their start routine\n", ran);
+	fflush(stdout);
+	return ran == 20 ? 0 : 1;
+}
+
+static pthread_barrier_t cancel_barrier;
+static volatile int cancel_malloc_returned;
+
+static void *cancel_in_malloc_start(void *arg)
+{
+	pthread_barrier_wait(&cancel_barrier); /* not a cancellation point */
+	void *p = malloc(64);                  /* its first allocation */
+	cancel_malloc_returned = 1;
+	free(p);
+	pthread_testcancel();
+	return arg;
+}
+
+/* threads_cancel_in_malloc: 12 threads, the first made before the program
+ * sets RLIMIT_AS, each cancelled before its first malloc. malloc is not a
+ * cancellation point: it returns, and the cancel acts at
+ * pthread_testcancel. rezone's malloc read procfs with open() while
+ * jemalloc made the thread an arena: the thread was cancelled inside
+ * malloc, holding the arenas lock, and the next thread hung. */
+static int threads_cancel_in_malloc_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	alarm(20);
+	int returned = 0;
+	for (int i = 0; i < 12; i++) {
+		CHECK(pthread_barrier_init(&cancel_barrier, NULL, 2) == 0, "pthread_barrier_init");
+		pthread_t t;
+		cancel_malloc_returned = 0;
+		CHECK(pthread_create(&t, NULL, cancel_in_malloc_start, NULL) == 0, "pthread_create");
+		if (i == 0) {
+			struct rlimit rl = { (rlim_t)4 << 30, RLIM_INFINITY };
+			if (setrlimit(RLIMIT_AS, &rl) != 0)
+				return PROBE_SKIP;
+		}
+		pthread_cancel(t);
+		pthread_barrier_wait(&cancel_barrier);
+		CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+		returned += cancel_malloc_returned;
+		pthread_barrier_destroy(&cancel_barrier);
+	}
+	printf("malloc returned in %d of 12 cancelled threads\n", returned);
+	fflush(stdout);
+	return returned == 12 ? 0 : 1;
+}
+
+/* threads_cancel_before_start [in-malloc]: either child, in a process
+ * exec'd afresh (under the limit for the first): its threads are the
+ * first the delegate sets up arenas for. */
+static int threads_cancel_before_start(int argc, char **argv)
+{
+	bool in_malloc = argc > 0 && strcmp(argv[0], "in-malloc") == 0;
+	const char *child = in_malloc ? "threads_cancel_in_malloc_child" :
+	    "threads_cancel_before_start_child";
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		struct rlimit rl = { (rlim_t)4 << 30, RLIM_INFINITY };
+		if (!in_malloc && setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(PROBE_SKIP);
+		char *args[] = { (char *)"rzprobe", (char *)child, NULL };
+		execv("/proc/self/exe", args);
+		_exit(PROBE_SKIP);
+	}
+	return probe_child_result(pid, child);
+}
+
 const struct probe_cmd probe_threads_cmds[] = {
+	{ "threads_cancel_before_start", threads_cancel_before_start },
+	{ "threads_cancel_before_start_child", threads_cancel_before_start_child },
+	{ "threads_cancel_in_malloc_child", threads_cancel_in_malloc_child },
 	{ "threads_start_contract", threads_start_contract },
 	{ "threads_late_start", threads_late_start },
 	{ "threads_before_limit", threads_before_limit },

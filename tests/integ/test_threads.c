@@ -95,6 +95,22 @@ Test(threads, a_limit_rezone_does_not_see_set_during_a_threads_first_malloc_is_n
  * one set up in full: with 2 MiB left, jemalloc made the first a new
  * arena that took the last room and then served NULL to 64 of 64
  * malloc(64), where glibc serves 64. */
+/* A cancel pending when a new thread starts acts in the program's start
+ * routine, not inside rezone's set-up of the thread (which read procfs
+ * with open(), a cancellation point: the start routine never ran, and the
+ * next thread hung on jemalloc's arenas lock). */
+Test(threads, a_thread_cancelled_at_once_under_a_limit_runs_its_start_routine)
+{
+	assert_probe_passes(NULL, "threads_cancel_before_start");
+}
+
+/* malloc is not a cancellation point, under a limit too: it read procfs
+ * with open() while jemalloc held its arenas lock. */
+Test(threads, a_pending_cancel_does_not_act_inside_malloc)
+{
+	assert_probe_passes(NULL, "threads_cancel_before_start", "in-malloc");
+}
+
 Test(threads, a_thread_made_before_the_limit_gets_small_blocks_with_little_left)
 {
 	assert_probe_passes(NULL, "threads_freed_before_limit", "free", "2");
