@@ -583,9 +583,18 @@ int rzje_os_munmap(void *addr, size_t len)
 	return ret;
 }
 
+/*
+ * jemalloc adds MAP_NORESERVE to its mappings wherever the kernel
+ * overcommits (modes 0 and 1), which skips mode 0's check of a mapping
+ * against RAM and swap: memalign(1 TiB, 16), a small block with a huge
+ * alignment and so jemalloc's, "succeeded" where glibc fails with ENOMEM.
+ * Without the flag the kernel judges jemalloc's mappings as it judges
+ * glibc's (mode 1 still accepts them; mode 2 never saw the flag).
+ */
 void *rzje_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	int saved = errno;
+	flags &= ~MAP_NORESERVE;
 	void *p = mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && prot == PROT_NONE && (flags & MAP_FIXED))
 		__atomic_fetch_add(&small_returned, 1, __ATOMIC_RELAXED);

@@ -135,6 +135,12 @@ static int scale_impossible(int argc, char **argv)
 	CHECK_ENOMEM(calloc(1, big), "calloc");
 	CHECK_ENOMEM(memalign(2 * MiB, big), "memalign");
 	CHECK_ENOMEM(aligned_alloc(4096, big), "aligned_alloc");
+	/* A small block with an alignment the machine cannot back either:
+	 * glibc maps size + alignment and is refused; the small delegate
+	 * mapped it with MAP_NORESERVE and succeeded. */
+	size_t align = (size_t)1 << (63 - __builtin_clzl(big));
+	CHECK_ENOMEM(memalign(align, 16), "memalign(16 bytes) aligned to a power of two");
+	CHECK_ENOMEM(aligned_alloc(align, 64), "aligned_alloc(64 bytes) aligned to a power of two");
 	void *out = NULL;
 	/* glibc leaves ENOMEM in errno too, and programs check it (glibc's
 	 * own tst-malloc-thread-fail aborts otherwise). */
