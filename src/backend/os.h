@@ -136,12 +136,14 @@ bool _rz_os_vm_use(size_t *as_bytes, size_t *data_bytes) RZ_HIDDEN;
 unsigned _rz_os_thread_count(void) RZ_HIDDEN;
 /* Gives the processor away (lock spinning). */
 void _rz_os_yield(void) RZ_HIDDEN;
-/* Sleeps about ns nanoseconds. */
+/* Sleeps about ns nanoseconds; never a cancellation point. */
 void _rz_os_sleep_ns(uint64_t ns) RZ_HIDDEN;
 /* One waiter (the helper thread) sleeps in _rz_os_wait until another
  * thread calls _rz_os_wake (a wake before the wait is not lost). Never
  * allocates. _rz_os_wait_reset re-creates it in a fork child. */
 void _rz_os_wait(void) RZ_HIDDEN;
+/* The same, but for at most about ns nanoseconds (a monotonic clock). */
+void _rz_os_wait_for(uint64_t ns) RZ_HIDDEN;
 void _rz_os_wake(void) RZ_HIDDEN;
 void _rz_os_wait_reset(void) RZ_HIDDEN;
 /* Starts a detached helper thread running fn(arg), with every signal

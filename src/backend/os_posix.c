@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -106,23 +109,78 @@ void _rz_os_yield(void)
 	sched_yield();
 }
 
+/* Linux: the system call itself, not glibc's nanosleep, which is a
+ * cancellation point: it runs inside the program's unshare and setns
+ * (frontend/namespace_linux.c), where a pending cancel must not act. */
 void _rz_os_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
 		.tv_nsec = (long)(ns % 1000000000u) };
+#if defined(__linux__)
+	while (syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR)
+		;
+#else
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+#endif
 }
 
 static pthread_mutex_t posix_wait_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t posix_wait_cond = PTHREAD_COND_INITIALIZER;
 static bool posix_woken;
 
+/* The condition's clock is made monotonic before the helper thread first
+ * waits (_rz_os_thread_start), so that a timed wait is not stretched or
+ * cut by a change of the wall clock. macOS waits by a relative time. */
+static void posix_wait_init(void)
+{
+	pthread_mutex_init(&posix_wait_lock, NULL);
+#if defined(__linux__)
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&posix_wait_cond, &ca);
+	pthread_condattr_destroy(&ca);
+#else
+	pthread_cond_init(&posix_wait_cond, NULL);
+#endif
+	posix_woken = false;
+}
+
 void _rz_os_wait(void)
 {
 	pthread_mutex_lock(&posix_wait_lock);
 	while (!posix_woken)
 		pthread_cond_wait(&posix_wait_cond, &posix_wait_lock);
+	posix_woken = false;
+	pthread_mutex_unlock(&posix_wait_lock);
+}
+
+void _rz_os_wait_for(uint64_t ns)
+{
+	struct timespec ts;
+#if defined(__linux__)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t at = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ns;
+	ts.tv_sec = (time_t)(at / 1000000000u);
+	ts.tv_nsec = (long)(at % 1000000000u);
+#else
+	ts.tv_sec = (time_t)(ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+#endif
+	pthread_mutex_lock(&posix_wait_lock);
+	int err = 0;
+	while (!posix_woken && err != ETIMEDOUT) {
+#if defined(__linux__)
+		err = pthread_cond_timedwait(&posix_wait_cond, &posix_wait_lock, &ts);
+#else
+		err = pthread_cond_timedwait_relative_np(&posix_wait_cond, &posix_wait_lock, &ts);
+		/* Relative: a spurious wake-up starts the time again; bounded by
+		 * the caller, which looks at its clock after every return. */
+		if (err == 0)
+			break;
+#endif
+	}
 	posix_woken = false;
 	pthread_mutex_unlock(&posix_wait_lock);
 }
@@ -137,9 +195,7 @@ void _rz_os_wake(void)
 
 void _rz_os_wait_reset(void)
 {
-	pthread_mutex_init(&posix_wait_lock, NULL);
-	pthread_cond_init(&posix_wait_cond, NULL);
-	posix_woken = false;
+	posix_wait_init();
 }
 
 typedef int (*posix_thread_create_fn)(pthread_t *, const pthread_attr_t *,
@@ -191,6 +247,8 @@ int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 	posix_thread_create_fn create = (posix_thread_create_fn)_rz_os_libc_pthread_create();
 	if (!create)
 		return EAGAIN;
+	/* One helper thread at a time, which has not waited yet. */
+	posix_wait_init();
 	/* Signals blocked: the program's handlers must never run on a thread
 	 * it did not create. The mask is inherited, so set it around the
 	 * creation and restore it. */

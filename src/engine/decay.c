@@ -20,10 +20,21 @@
 #include "engine/large.h"
 #include "engine/options.h"
 
-/* NONE: no thread yet (or a fork child); SLEEPING: the thread waits for
- * work; ACTIVE: it works or sleeps until something is due. */
-enum { DECAY_NONE, DECAY_SLEEPING, DECAY_ACTIVE, DECAY_UNAVAILABLE };
+/* NONE: no thread (not yet, a fork child, or stopped); SLEEPING: the
+ * thread waits for work; ACTIVE: it works or sleeps until something is
+ * due; STOPPING: asked to end (_rz_decay_stop); EXITED: it has left its
+ * loop and is ending. Only SLEEPING and ACTIVE count as running, so that
+ * fork's prepare handler never takes a thread that is going for rezone's
+ * (README, "Fork"). */
+enum { DECAY_NONE, DECAY_SLEEPING, DECAY_ACTIVE, DECAY_UNAVAILABLE, DECAY_STOPPING,
+	DECAY_EXITED };
 static int decay_state;
+
+static bool decay_move(int from, int to)
+{
+	return __atomic_compare_exchange_n(&decay_state, &from, to, false,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 
@@ -57,29 +68,32 @@ static bool decay_has_work(void)
 	    _rz_large_excess_pending();
 }
 
-/* The thread never exits once started: a process that had it stays
- * multi-threaded for glibc anyway, and a thread that comes and goes would
- * leave fork's prepare handler unable to tell whether the process's other
- * thread is this one (README, "Fork"). It waits for work without waking. */
+/* The thread runs until the program needs to be single-threaded
+ * (_rz_decay_stop: unshare(CLONE_NEWUSER) and setns refuse a process with
+ * two threads). It waits for work without waking, and sleeps until
+ * something is due in a wait that a stop cuts short. */
 static void *decay_main(void *arg)
 {
 	(void)arg;
-	for (;;) {
+	while (LOAD(decay_state) != DECAY_STOPPING) {
 		uint64_t now = _rz_os_now_ns();
 		uint64_t due = decay_release_due(now);
 		if (due == 0) {
-			__atomic_store_n(&decay_state, DECAY_SLEEPING, __ATOMIC_SEQ_CST);
+			if (!decay_move(DECAY_ACTIVE, DECAY_SLEEPING))
+				break;
 			/* A put after the scan may have seen us active. */
 			if (!decay_has_work())
 				_rz_os_wait();
-			__atomic_store_n(&decay_state, DECAY_ACTIVE, __ATOMIC_SEQ_CST);
+			if (!decay_move(DECAY_SLEEPING, DECAY_ACTIVE))
+				break;
 			continue;
 		}
 		now = _rz_os_now_ns();
 		uint64_t wait = due > now ? due - now : 0;
 		/* At least 1 ms, so a zero decay time does not spin. */
-		_rz_os_sleep_ns(wait < 1000000u ? 1000000u : wait);
+		_rz_os_wait_for(wait < 1000000u ? 1000000u : wait);
 	}
+	__atomic_store_n(&decay_state, DECAY_EXITED, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -90,10 +104,7 @@ void _rz_decay_kick(void)
 		_rz_os_wake();
 		return;
 	}
-	int none = DECAY_NONE;
-	if (state != DECAY_NONE ||
-	    !__atomic_compare_exchange_n(&decay_state, &none, DECAY_ACTIVE, false,
-	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	if (state != DECAY_NONE || !decay_move(DECAY_NONE, DECAY_ACTIVE))
 		return;
 	if (!_rz_small_allows_helper_thread() || _rz_os_thread_start(decay_main, NULL) != 0)
 		__atomic_store_n(&decay_state, DECAY_UNAVAILABLE, __ATOMIC_RELEASE);
@@ -106,6 +117,32 @@ void _rz_decay_poll(void)
 		decay_release_due(_rz_os_now_ns());
 	else if (state == DECAY_NONE && (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
 		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
+}
+
+/* The stopper waits for the thread to leave its loop (it holds no lock
+ * the thread could need), then for the kernel to count it gone: glibc
+ * lets a thread end a little after its start routine returned, and
+ * unshare counts the threads of the kernel. At most 1 s for the count
+ * (a program making threads meanwhile is multi-threaded anyway). */
+bool _rz_decay_stop(void)
+{
+	unsigned before = _rz_os_thread_count();
+	for (;;) {
+		int state = LOAD(decay_state);
+		if (state != DECAY_SLEEPING && state != DECAY_ACTIVE)
+			return false;
+		if (decay_move(state, DECAY_STOPPING))
+			break;
+	}
+	_rz_os_wake();
+	while (LOAD(decay_state) != DECAY_EXITED)
+		_rz_os_sleep_ns(20000);
+	for (int i = 0; i < 20000 && before > 1 && _rz_os_thread_count() >= before; i++)
+		_rz_os_sleep_ns(50000);
+	/* The cache's memory keeps its ages: the next large call starts a
+	 * thread again (_rz_decay_poll), or returns what is due itself. */
+	__atomic_store_n(&decay_state, DECAY_NONE, __ATOMIC_RELEASE);
+	return true;
 }
 
 bool _rz_decay_running(void)

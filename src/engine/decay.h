@@ -20,6 +20,9 @@ void _rz_decay_kick(void) RZ_HIDDEN;
 void _rz_decay_poll(void) RZ_HIDDEN;
 /* Whether the helper thread runs now. */
 bool _rz_decay_running(void) RZ_HIDDEN;
+/* Ends the helper thread and waits until the kernel no longer counts it;
+ * false if none ran. A later large call may start it again. */
+bool _rz_decay_stop(void) RZ_HIDDEN;
 /* Fork child: the helper thread does not exist there. */
 void _rz_decay_postfork_child(void) RZ_HIDDEN;
 

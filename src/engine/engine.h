@@ -155,6 +155,12 @@ bool _rz_engine_locked(void) RZ_HIDDEN;
  * other lock (_rz_fork_only_helper_threads). The child handler re-creates
  * every lock, whichever prepare ran. */
 bool _rz_fork_only_helper_threads(void) RZ_HIDDEN;
+
+/* The program needs to be its process's only thread (unshare and setns
+ * refused it with EINVAL: namespace_linux.c): ends rezone's helper thread
+ * and waits until the kernel no longer counts it. true if one ran; a
+ * later large call may start it again. */
+bool _rz_helper_threads_stop(void) RZ_HIDDEN;
 void _rz_prefork_engine(void) RZ_HIDDEN;
 void _rz_postfork_parent_engine(void) RZ_HIDDEN;
 void _rz_prefork(void) RZ_HIDDEN;

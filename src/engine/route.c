@@ -616,10 +616,16 @@ void _rz_postfork_parent_engine(void)
 bool _rz_fork_only_helper_threads(void)
 {
 	/* The process's threads now: this one, and rezone's decay thread if
-	 * it was ever started (it never exits). A program whose own threads
-	 * have all ended counts as one too. */
+	 * it runs (a thread being stopped does not count as rezone's: the
+	 * count may have lost it already). A program whose own threads have
+	 * all ended counts as one too. */
 	unsigned n = _rz_os_thread_count();
 	return n != 0 && n <= 1u + (_rz_decay_running() ? 1u : 0u);
+}
+
+bool _rz_helper_threads_stop(void)
+{
+	return _rz_decay_stop();
 }
 
 void _rz_postfork_child(void)

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -26,6 +27,8 @@
 #endif
 
 #include "probe.h"
+
+#define MiB ((size_t)1 << 20)
 
 static unsigned threads_iters;
 static atomic_uint threads_seed;
@@ -731,7 +734,62 @@ static int threads_cancel_before_start(int argc, char **argv)
 	return probe_child_result(pid, child);
 }
 
+/* Threads of this process, from /proc/self/status (0 if unknown). */
+static int threads_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = atoi(line + 8);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* threads_alone_for_namespaces: a single-threaded program that freed large
+ * blocks can still enter namespaces that want one thread, as under glibc:
+ * setns into its own mount namespace, then unshare(CLONE_NEWUSER). Both
+ * failed with EINVAL beside rezone's decay thread. Skips where the kernel
+ * or the user may not (EPERM, ENOSPC: user namespaces off). */
+static int threads_alone_for_namespaces(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	for (size_t sz = MiB; sz <= 8 * MiB; sz *= 2) {
+		unsigned char *p = malloc(probe_opaque(sz));
+		CHECK(p != NULL, "malloc(%zu)", sz);
+		memset(p, 1, sz);
+		free(p);
+	}
+	int before = threads_now();
+	int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0, "open /proc/self/ns/mnt: %s", strerror(errno));
+	errno = 0;
+	int r = setns(fd, CLONE_NEWNS);
+	int err = errno;
+	close(fd);
+	if (r != 0 && err == EPERM) {
+		printf("setns(mount namespace): EPERM (not privileged here)\n");
+		return PROBE_SKIP;
+	}
+	CHECK(r == 0, "setns(own mount namespace) with %d threads: %s", before, strerror(err));
+	/* The decay thread may come back with the next large call. */
+	free(malloc(probe_opaque(2 * MiB)));
+	before = threads_now();
+	errno = 0;
+	r = unshare(CLONE_NEWUSER);
+	err = errno;
+	if (r != 0 && (err == EPERM || err == ENOSPC || err == EUSERS)) {
+		printf("unshare(CLONE_NEWUSER): %s (user namespaces not allowed here)\n", strerror(err));
+		return PROBE_SKIP;
+	}
+	CHECK(r == 0, "unshare(CLONE_NEWUSER) with %d threads: %s", before, strerror(err));
+	return 0;
+}
+
 const struct probe_cmd probe_threads_cmds[] = {
+	{ "threads_alone_for_namespaces", threads_alone_for_namespaces },
 	{ "threads_cancel_before_start", threads_cancel_before_start },
 	{ "threads_cancel_before_start_child", threads_cancel_before_start_child },
 	{ "threads_cancel_in_malloc_child", threads_cancel_in_malloc_child },

@@ -127,6 +127,15 @@ Test(exports, library_exports_setrlimit_and_prlimit)
 	exports_require_functions(lim);
 }
 
+Test(exports, library_exports_unshare_and_setns)
+{
+	/* A call that needs the process to have one thread ends rezone's
+	 * helper thread first (src/frontend/namespace_linux.c). */
+	static const char *const ns[] = { "unshare", "setns", NULL };
+
+	exports_require_functions(ns);
+}
+
 Test(exports, library_exports_mprotect)
 {
 	/* A block the program protected is not cached when freed
@@ -155,6 +164,7 @@ Test(exports, library_exports_exactly_its_list)
 #endif
 		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info", "mallopt",
 		"malloc_trim", "setrlimit", "setrlimit64", "prlimit", "prlimit64",
+		"unshare", "setns",
 		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
 		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
 		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",

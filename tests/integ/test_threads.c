@@ -130,3 +130,12 @@ Test(threads, a_threads_result_reaches_join_however_it_ends_under_a_limit)
 {
 	assert_probe_passes(NULL, "threads_start_contract", "limit");
 }
+
+/* rezone's decay thread made a program that had freed large blocks
+ * multi-threaded, and the kernel refuses setns into a mount namespace and
+ * unshare(CLONE_NEWUSER) to such a process (EINVAL, both, before): rezone
+ * ends its thread and the call is made again (namespace_linux.c). */
+Test(threads, a_program_that_freed_large_blocks_can_enter_namespaces_that_want_one_thread)
+{
+	assert_probe_passes(NULL, "threads_alone_for_namespaces");
+}
