@@ -274,6 +274,8 @@ void _rz_options_load(void)
 				_rz_opt.stats_file[0] = '\0';
 			(void)opt_parse(row, row->def, &v);
 		}
+		if (row->field == &_rz_opt.large_threshold)
+			_rz_opt.large_threshold_set = s != NULL && why == NULL;
 		if (row->kind == OPT_BOOL || row->kind == OPT_STATS || row->kind == OPT_WORD)
 			*(bool *)row->field = v != 0;
 		else if (row->kind == OPT_CHOICE)

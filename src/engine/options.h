@@ -12,6 +12,7 @@
 
 struct _rz_options {
 	size_t large_threshold;  /* REZONE_LARGE_THRESHOLD */
+	bool large_threshold_set; /* ... given in the environment */
 	size_t realloc_threshold; /* REZONE_REALLOC_THRESHOLD */
 	size_t headroom_pct;     /* REZONE_HEADROOM */
 	size_t cache_bytes;      /* REZONE_CACHE */

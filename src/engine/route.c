@@ -62,6 +62,28 @@ void _rz_route_set_thresholds(size_t threshold)
 	__atomic_store_n(&route_threshold, threshold, __ATOMIC_RELAXED);
 }
 
+/*
+ * Under RLIMIT_AS or RLIMIT_DATA every byte of address space counts, and
+ * jemalloc's size classes (4 per doubling) round a block of 64-256 KiB up
+ * by as much as 25%, where a mapping of its own rounds to a page (as glibc
+ * does from 128 KiB): under a 512 MiB limit set while running, blocks of
+ * 100,000 bytes until NULL got 0.81 of glibc's bytes, of 200,000 bytes
+ * 0.84. So while such a limit holds, blocks from 64 KiB are large (unless
+ * REZONE_LARGE_THRESHOLD says otherwise). Not below 64 KiB: smaller
+ * blocks would round more to pages than to jemalloc's classes (16-64 KiB
+ * classes are 4-16 KiB apart), and 2 GiB of 64 KiB blocks are 32,768
+ * mappings, half of vm.max_map_count. The threshold is only ever lowered
+ * (a limit set later, _rz_memory_prepare); blocks keep their owner.
+ */
+#define ROUTE_LIMITED_THRESHOLD ((size_t)64 << 10)
+
+static size_t route_threshold_limited(size_t threshold)
+{
+	if (_rz_opt.large_threshold_set || threshold <= ROUTE_LIMITED_THRESHOLD)
+		return threshold;
+	return ROUTE_LIMITED_THRESHOLD;
+}
+
 void _rz_init(void)
 {
 	if (likely(__atomic_load_n(&route_state, __ATOMIC_ACQUIRE) == 2))
@@ -86,6 +108,8 @@ void _rz_init(void)
 	size_t threshold = _rz_opt.large_threshold;
 	if (threshold < _rz_caps.page_size)
 		threshold = _rz_caps.page_size;
+	if (as_limit != 0 || data_limit != 0)
+		threshold = route_threshold_limited(threshold);
 	if (_rz_large_init() != 0) {
 		/* No table, no large blocks: everything goes to the delegate. */
 		_rz_diag_warn("init", "large-block table unavailable; large path disabled", NULL);
@@ -151,6 +175,9 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 	bool address = address_limit_coming || as != 0 || data != 0;
 	if (!address && _rz_caps.commit_is_free)
 		return false;
+	size_t now = __atomic_load_n(&route_threshold, __ATOMIC_RELAXED);
+	if ((as != 0 || data != 0) && now != SIZE_MAX && route_threshold_limited(now) < now)
+		_rz_route_set_thresholds(route_threshold_limited(now));
 	/* After the limits: without one, no getpid on each pthread_create. */
 	return route_prepare_delegate(new_threads, address);
 }

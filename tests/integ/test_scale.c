@@ -81,6 +81,18 @@ Test(scale, the_first_malloc_under_a_limit_maps_at_most_10_mib_more_than_glibc)
 	assert_probe_passes(FLOOR_ENV, "floor-first-malloc", "10");
 }
 
+/* Blocks of 64-256 KiB are large blocks under a limit: jemalloc's size
+ * classes rounded 100,000 bytes to 112 KiB. Before: 0.841 of glibc's bytes
+ * (RLIMIT_AS at start-up), 0.827 (set while running), 0.844 (RLIMIT_DATA);
+ * after: 0.941, 0.926, 0.944. */
+Test(scale, blocks_of_100000_bytes_fill_a_limit_nearly_as_under_glibc)
+{
+	assert_probe_passes(FLOOR_ENV, "floor-fill", "100000", "as", "256", "0.90");
+	assert_probe_passes(FLOOR_ENV, "floor-fill", "100000", "as", "256", "0.90", "later");
+	assert_probe_passes(FLOOR_ENV, "floor-fill", "100000", "data", "256", "0.90");
+	assert_probe_passes(FLOOR_ENV, "floor-fill", "100000", "data", "256", "0.90", "later");
+}
+
 /* No limit: jemalloc's padding page made each written 16 KiB block
  * cost 20 KiB of RSS (5,000 of them: 1.265x glibc's peak; after: 1.023x). */
 Test(scale, written_blocks_of_16_kib_cost_no_more_resident_memory_than_under_glibc)
