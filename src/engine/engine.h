@@ -86,13 +86,21 @@ static inline void *_rz_calloc_fast(size_t count, size_t size)
 	return _rz_calloc(count, size);
 }
 
+/* The delegate's realloc failed: sets ENOMEM, returns NULL (jemalloc
+ * 5.3's realloc can fail without setting errno: threads growing arrays
+ * under RLIMIT_DATA saw 0, once the delegate's failed system calls no
+ * longer left their ENOMEM behind). */
+void *_rz_realloc_failed(void) RZ_HIDDEN __attribute__((cold));
+
 static inline void *_rz_realloc_fast(void *p, size_t size)
 {
 #ifdef RZ_SMALL_RECLAIMS
 	/* NULL is page-aligned; size 0 has its own rules (route.c). */
 	if (RZ_NOT_PAGE_ALIGNED(p) && RZ_LIKELY(size != 0) &&
-	    RZ_LIKELY(size < _rz_route_grow_threshold))
-		return _rz_small_realloc(p, size);
+	    RZ_LIKELY(size < _rz_route_grow_threshold)) {
+		void *q = _rz_small_realloc(p, size);
+		return RZ_LIKELY(q != NULL) ? q : _rz_realloc_failed();
+	}
 #endif
 	return _rz_realloc(p, size);
 }

@@ -415,7 +415,28 @@ static void *route_grow_early(void *p, size_t size)
 	return RZ_RETRY_OOM(_rz_small_realloc(p, size));
 }
 
+void *_rz_realloc_failed(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
+static inline void *route_realloc(void *p, size_t size);
+
+/* A NULL from realloc says ENOMEM whichever path failed: the delegate's
+ * system calls leave errno alone now (rzje_os_mmap, rzje_os_sbrk), and a
+ * failure that left the block where it was set none (threads growing
+ * arrays under RLIMIT_DATA saw errno 0). realloc(p, 0) that frees returns
+ * NULL with errno untouched. */
 void *_rz_realloc(void *p, size_t size)
+{
+	void *q = route_realloc(p, size);
+	if (unlikely(q == NULL) && (size != 0 || !p || !_rz_caps.realloc_zero_frees))
+		errno = ENOMEM;
+	return q;
+}
+
+static inline void *route_realloc(void *p, size_t size)
 {
 	if (!p)
 		return _rz_malloc(size);
@@ -495,8 +516,14 @@ void *_rz_memalign(size_t align, size_t size)
 	if (align <= 16)
 		return _rz_malloc(size < align ? align : size);
 	_rz_init();
-	if (size < route_threshold)
-		return RZ_RETRY_OOM(_rz_small_memalign(align, size));
+	if (size < route_threshold) {
+		/* The delegate's aligned call leaves errno alone, so a retry
+		 * that succeeds leaves the caller's; only NULL says ENOMEM. */
+		void *p = RZ_RETRY_OOM(_rz_small_memalign(align, size));
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
 	return route_large(size, align, false, 0);
 }
 

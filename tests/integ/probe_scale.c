@@ -288,6 +288,42 @@ static int scale_limit_spent_shrink_child(int argc, char **argv)
 	return 0; /* the kept blocks go with the process */
 }
 
+static int scale_limit_errno_child(int argc, char **argv);
+
+/* limit-errno as|data: blocks until NULL under a limit set while running
+ * (64 MiB beyond use). A malloc that returns a block leaves errno alone
+ * (errno is 0 before each); the NULL says ENOMEM. jemalloc's failed mmap,
+ * then its failed sbrk, left ENOMEM after a malloc(5000) that succeeded
+ * (1 of ~50,000 under ulimit -v 262144). */
+static int scale_limit_errno(int argc, char **argv)
+{
+	return limit_later(scale_limit_errno_child, argc > 0 ? argv[0] : "as", 64 * MiB);
+}
+
+static int scale_limit_errno_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	static const size_t sizes[] = { 5000, 100, 20000 };
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = 0;
+		for (;;) {
+			errno = 0;
+			void *p = k == 2 ? memalign(64, sizes[k]) : malloc(sizes[k]);
+			if (!p) {
+				CHECK(errno == ENOMEM, "NULL for %zu bytes after %zu blocks: errno %d",
+				      sizes[k], n, errno);
+				break;
+			}
+			CHECK(errno == 0, "block %zu of %zu bytes returned with errno %d (%s)",
+			      n, sizes[k], errno, strerror(errno));
+			n++;
+		}
+		/* The first size fills the limit; the others may find no room. */
+		CHECK(n > 0 || k > 0, "no block of %zu bytes fitted", sizes[k]);
+	}
+	return 0; /* the blocks go with the process */
+}
+
 static int scale_limit_cache_mmap_child(int argc, char **argv);
 
 /* limit-cache-mmap as|data: under a limit of 140 MiB beyond use, 4 blocks
@@ -1145,6 +1181,7 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "mlock", scale_mlock },
 	{ "limit-spent-shrink", scale_limit_spent_shrink },
 	{ "limit-cache-mmap", scale_limit_cache_mmap },
+	{ "limit-errno", scale_limit_errno },
 	{ "limit-thread-stack", scale_limit_thread_stack },
 	{ "mlock-limit-grow", scale_mlock_limit_grow },
 	{ "mlock-limit-grow-child", scale_mlock_limit_grow_child },

@@ -219,6 +219,14 @@ Test(scale, under_an_mlock_limit_a_block_grows_as_under_glibc_and_failures_say_e
 
 /* A block shrunk far below the threshold with the limit used up: the
  * small delegate had no room for it (NULL); it shrinks in place. */
+/* A malloc that succeeds after the delegate's mmap or sbrk failed leaves
+ * errno alone (ENOMEM was left behind before); its NULL says ENOMEM. */
+Test(scale, under_a_limit_a_successful_malloc_leaves_errno_alone)
+{
+	assert_probe_passes(NULL, "limit-errno", "as");
+	assert_probe_passes(NULL, "limit-errno", "data");
+}
+
 Test(scale, a_large_block_shrinks_when_a_limit_is_used_up)
 {
 	assert_probe_passes(NULL, "limit-spent-shrink", "as");
