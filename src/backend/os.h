@@ -132,6 +132,9 @@ bool _rz_os_commit_possible(size_t size) RZ_HIDDEN;
  * (VmData, what RLIMIT_DATA counts) in bytes; false if unknown. System
  * calls only (no allocation), 16-19 us. */
 bool _rz_os_vm_use(size_t *as_bytes, size_t *data_bytes) RZ_HIDDEN;
+/* The most mappings a process may have (Linux: vm.max_map_count), 0 if
+ * unknown or unlimited. */
+size_t _rz_os_max_map_count(void) RZ_HIDDEN;
 /* Threads in the process now, 0 if unknown; async-signal-safe. */
 unsigned _rz_os_thread_count(void) RZ_HIDDEN;
 /* Gives the processor away (lock spinning). */

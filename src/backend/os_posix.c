@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -109,20 +106,19 @@ void _rz_os_yield(void)
 	sched_yield();
 }
 
-/* Linux: the system call itself, not glibc's nanosleep, which is a
- * cancellation point: it runs inside the program's unshare and setns
- * (frontend/namespace_linux.c), where a pending cancel must not act. */
+/* nanosleep is a cancellation point, and this runs inside the program's
+ * unshare and setns (frontend/namespace_linux.c), where a pending cancel
+ * must not act: cancellation is off around it. */
 void _rz_os_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
 		.tv_nsec = (long)(ns % 1000000000u) };
-#if defined(__linux__)
-	while (syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR)
-		;
-#else
+	int saved = errno, cancel;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
-#endif
+	pthread_setcancelstate(cancel, NULL);
+	errno = saved;
 }
 
 static pthread_mutex_t posix_wait_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -130,10 +126,15 @@ static pthread_cond_t posix_wait_cond = PTHREAD_COND_INITIALIZER;
 static bool posix_woken;
 
 /* The condition's clock is made monotonic before the helper thread first
- * waits (_rz_os_thread_start), so that a timed wait is not stretched or
- * cut by a change of the wall clock. macOS waits by a relative time. */
+ * waits (_rz_os_thread_start, once: a later thread may start while
+ * another thread is in _rz_os_wake), so that a timed wait is not
+ * stretched or cut by a change of the wall clock; a fork child makes them
+ * anew. macOS waits by a relative time. */
+static bool posix_wait_ready;
+
 static void posix_wait_init(void)
 {
+	posix_wait_ready = true;
 	pthread_mutex_init(&posix_wait_lock, NULL);
 #if defined(__linux__)
 	pthread_condattr_t ca;
@@ -247,8 +248,9 @@ int _rz_os_thread_start(void *(*fn)(void *), void *arg)
 	posix_thread_create_fn create = (posix_thread_create_fn)_rz_os_libc_pthread_create();
 	if (!create)
 		return EAGAIN;
-	/* One helper thread at a time, which has not waited yet. */
-	posix_wait_init();
+	/* Thread starts are one at a time (decay.c's state). */
+	if (!posix_wait_ready)
+		posix_wait_init();
 	/* Signals blocked: the program's handlers must never run on a thread
 	 * it did not create. The mask is inherited, so set it around the
 	 * creation and restore it. */

@@ -100,6 +100,17 @@ static bool linux_read_file(const char *path, char *buf, size_t size)
 	return true;
 }
 
+size_t _rz_os_max_map_count(void)
+{
+	char buf[32];
+	if (!linux_read_file("/proc/sys/vm/max_map_count", buf, sizeof(buf)))
+		return 0;
+	size_t v = 0;
+	for (const char *t = buf; *t >= '0' && *t <= '9'; t++)
+		v = v * 10 + (size_t)(*t - '0');
+	return v;
+}
+
 static bool linux_read_status(char *buf, size_t size)
 {
 	return linux_read_file("/proc/self/status", buf, size);

@@ -334,6 +334,11 @@ bool _rz_vm_huge_faults_slow(void)
 	return false;
 }
 
+size_t _rz_os_max_map_count(void)
+{
+	return 0; /* no such limit on Mach */
+}
+
 unsigned _rz_os_thread_count(void)
 {
 	/* Not needed by the zone front end (libmalloc drives fork). */

@@ -54,6 +54,7 @@ bool _rz_set_threshold(size_t bytes)
 		bytes = _rz_caps.page_size;
 	if (bytes == SIZE_MAX)
 		bytes--;
+	_rz_route_threshold_chosen();
 	/* Routing needs no other state: a block is large because the table
 	 * holds it, not because of its size, so blocks made under the old
 	 * threshold are freed and resized correctly under the new one. */

@@ -222,6 +222,8 @@ void _rz_at_exit(void) RZ_HIDDEN;
 bool _rz_set_threshold(size_t bytes) RZ_HIDDEN;
 /* Stores the threshold and the realloc threshold derived from it (route.c). */
 void _rz_route_set_thresholds(size_t threshold) RZ_HIDDEN;
+/* The program chose the threshold (mallopt): a limit no longer lowers it. */
+void _rz_route_threshold_chosen(void) RZ_HIDDEN;
 /* Returns cached large mappings and the small delegate's unused pages to
  * the OS; true when memory was released. */
 bool _rz_trim(void) RZ_HIDDEN;

@@ -69,19 +69,45 @@ void _rz_route_set_thresholds(size_t threshold)
  * does from 128 KiB): under a 512 MiB limit set while running, blocks of
  * 100,000 bytes until NULL got 0.81 of glibc's bytes, of 200,000 bytes
  * 0.84. So while such a limit holds, blocks from 64 KiB are large (unless
- * REZONE_LARGE_THRESHOLD says otherwise). Not below 64 KiB: smaller
- * blocks would round more to pages than to jemalloc's classes (16-64 KiB
- * classes are 4-16 KiB apart), and 2 GiB of 64 KiB blocks are 32,768
- * mappings, half of vm.max_map_count. The threshold is only ever lowered
- * (a limit set later, _rz_memory_prepare); blocks keep their owner.
+ * REZONE_LARGE_THRESHOLD or mallopt(M_MMAP_THRESHOLD) chose the
+ * threshold). Not below 64 KiB: smaller blocks would round more to pages
+ * than to jemalloc's classes (16-64 KiB classes are 4-16 KiB apart).
+ * And not so low that the limit's bytes in blocks of the threshold would
+ * take more than a quarter of vm.max_map_count: under ulimit -v 32G,
+ * 150,000 blocks of 70,000 bytes, every other one freed, reached the cap
+ * of 65,530 mappings (munmap and pthread_create then failed), where glibc
+ * stays at a few dozen. With the default map count: 64 KiB under a
+ * 512 MiB limit, 128 KiB under 1 GiB, 192 KiB under 2 GiB, no change from
+ * 4 GiB.
+ * The threshold is only ever lowered (a limit set later,
+ * _rz_memory_prepare); blocks keep their owner.
  */
 #define ROUTE_LIMITED_THRESHOLD ((size_t)64 << 10)
+#define ROUTE_DEFAULT_MAP_COUNT ((size_t)65530)
 
-static size_t route_threshold_limited(size_t threshold)
+static bool route_threshold_chosen; /* mallopt(M_MMAP_THRESHOLD) */
+
+void _rz_route_threshold_chosen(void)
 {
-	if (_rz_opt.large_threshold_set || threshold <= ROUTE_LIMITED_THRESHOLD)
+	__atomic_store_n(&route_threshold_chosen, true, __ATOMIC_RELAXED);
+}
+
+static size_t route_threshold_limited(size_t threshold, size_t as, size_t data)
+{
+	if (_rz_opt.large_threshold_set || __atomic_load_n(&route_threshold_chosen, __ATOMIC_RELAXED) ||
+	    threshold <= ROUTE_LIMITED_THRESHOLD)
 		return threshold;
-	return ROUTE_LIMITED_THRESHOLD;
+	size_t limit = as != 0 && (data == 0 || as < data) ? as : data;
+	if (limit == 0)
+		return threshold;
+	size_t maps = _rz_os_max_map_count();
+	if (maps == 0)
+		maps = ROUTE_DEFAULT_MAP_COUNT;
+	size_t t = limit / (maps / 4 + 1);
+	t = (t + ROUTE_LIMITED_THRESHOLD - 1) & ~(ROUTE_LIMITED_THRESHOLD - 1);
+	if (t < ROUTE_LIMITED_THRESHOLD)
+		t = ROUTE_LIMITED_THRESHOLD;
+	return t < threshold ? t : threshold;
 }
 
 void _rz_init(void)
@@ -109,7 +135,7 @@ void _rz_init(void)
 	if (threshold < _rz_caps.page_size)
 		threshold = _rz_caps.page_size;
 	if (as_limit != 0 || data_limit != 0)
-		threshold = route_threshold_limited(threshold);
+		threshold = route_threshold_limited(threshold, as_limit, data_limit);
 	if (_rz_large_init() != 0) {
 		/* No table, no large blocks: everything goes to the delegate. */
 		_rz_diag_warn("init", "large-block table unavailable; large path disabled", NULL);
@@ -176,8 +202,9 @@ bool _rz_memory_prepare(bool address_limit_coming, unsigned new_threads)
 	if (!address && _rz_caps.commit_is_free)
 		return false;
 	size_t now = __atomic_load_n(&route_threshold, __ATOMIC_RELAXED);
-	if ((as != 0 || data != 0) && now != SIZE_MAX && route_threshold_limited(now) < now)
-		_rz_route_set_thresholds(route_threshold_limited(now));
+	size_t lower = route_threshold_limited(now, as, data);
+	if (now != SIZE_MAX && lower < now)
+		_rz_route_set_thresholds(lower);
 	/* After the limits: without one, no getpid on each pthread_create. */
 	return route_prepare_delegate(new_threads, address);
 }
@@ -486,8 +513,15 @@ static inline void *route_realloc(void *p, size_t size)
 	_rz_init();
 	if (size < route_grow_threshold)
 		return RZ_RETRY_OOM(_rz_small_realloc(p, size));
-	if (size >= route_threshold)
-		return route_migrate(p, _rz_small_usable_size(p), size, true);
+	/* A delegate's block at or above the threshold (made before a limit
+	 * lowered it) that shrinks stays the delegate's: migrating it needs
+	 * room, and under a spent limit 64 of 64 such shrinks failed. */
+	if (size >= route_threshold) {
+		size_t usable = _rz_small_usable_size(p);
+		if (size <= usable)
+			return RZ_RETRY_OOM(_rz_small_realloc(p, size));
+		return route_migrate(p, usable, size, true);
+	}
 	return route_grow_early(p, size);
 }
 

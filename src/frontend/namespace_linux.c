@@ -13,13 +13,14 @@
  * a later large call starts it again. Every other outcome, errno
  * included, is the kernel's: the calls go straight to it, as glibc's do.
  * May include: engine/engine.h, <errno.h>, <sched.h>, <sys/syscall.h>,
- * <unistd.h>.
+ * <time.h>, <unistd.h>.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -33,29 +34,41 @@
 RZ_EXPORT int unshare(int flags);
 RZ_EXPORT int setns(int fd, int nstype);
 
-/* One more try of a refused call, without rezone's thread. */
-static bool namespace_retry(long ret)
+#define NAMESPACE_TRIES 50
+
+/* The call (SYS_unshare or SYS_setns), once more if the kernel refused it
+ * with EINVAL while rezone's thread ran: the engine ends the thread and
+ * waits until the kernel's count has lost it; where that count cannot be
+ * read (no /proc after a chroot: 22 of 500 retries still failed), the
+ * call is tried again for up to 50 ms. A call that succeeds in the end
+ * leaves errno as the caller had it. */
+static int namespace_call(long nr, long a, long b)
 {
-	if (ret != -1 || errno != EINVAL)
-		return false;
-	int saved = errno;
-	bool stopped = _rz_helper_threads_stop();
-	errno = saved;
-	return stopped;
+	int caller = errno;
+	long ret = syscall(nr, a, b);
+	if (ret != -1 || errno != EINVAL || !_rz_helper_threads_stop()) {
+		if (ret == 0)
+			errno = caller;
+		return (int)ret;
+	}
+	for (int i = 0; i < NAMESPACE_TRIES; i++) {
+		ret = syscall(nr, a, b);
+		if (ret != -1 || errno != EINVAL)
+			break;
+		struct timespec ms = { 0, 1000000 };
+		(void)syscall(SYS_nanosleep, &ms, NULL);
+	}
+	if (ret == 0)
+		errno = caller;
+	return (int)ret;
 }
 
 RZ_EXPORT int unshare(int flags)
 {
-	long ret = syscall(SYS_unshare, flags);
-	if (namespace_retry(ret))
-		ret = syscall(SYS_unshare, flags);
-	return (int)ret;
+	return namespace_call(SYS_unshare, flags, 0);
 }
 
 RZ_EXPORT int setns(int fd, int nstype)
 {
-	long ret = syscall(SYS_setns, fd, nstype);
-	if (namespace_retry(ret))
-		ret = syscall(SYS_setns, fd, nstype);
-	return (int)ret;
+	return namespace_call(SYS_setns, fd, nstype);
 }

@@ -288,6 +288,107 @@ static int scale_limit_spent_shrink_child(int argc, char **argv)
 	return 0; /* the kept blocks go with the process */
 }
 
+/* Whether a malloc(size) now is a large block (rezone's counters). */
+static bool is_large_now(size_t size)
+{
+	struct rezone_stats s0 = probe_stats();
+	void *p = malloc(probe_opaque(size));
+	CHECK(p != NULL, "malloc(%zu)", size);
+	struct rezone_stats s1 = probe_stats();
+	free(p);
+	return s1.large_allocs > s0.large_allocs;
+}
+
+static int scale_limit_threshold_child(int argc, char **argv);
+
+/* limit-threshold small|big|chosen: under a limit set while running,
+ * blocks from 64 KiB are large only where the limit's bytes in such
+ * blocks stay well under vm.max_map_count, and never against the
+ * program's own mallopt(M_MMAP_THRESHOLD).
+ *   small: 256 MiB beyond use: 70,000 bytes are large
+ *   big: 32 GiB beyond use: 70,000 bytes stay the delegate's (150,000 of
+ *     them, every other one freed, reached the map count before)
+ *   chosen: mallopt(M_MMAP_THRESHOLD, 1 MiB) first: 300,000 bytes stay
+ *     the delegate's (the limit lowered the threshold to 64 KiB before) */
+static int scale_limit_threshold(int argc, char **argv)
+{
+	const char *mode = argc > 0 ? argv[0] : "small";
+	if (strcmp(mode, "chosen") == 0)
+		CHECK(mallopt(M_MMAP_THRESHOLD, (int)MiB) == 1, "mallopt(M_MMAP_THRESHOLD, 1 MiB)");
+	size_t extra = strcmp(mode, "big") == 0 ? 32 * GiB : 256 * MiB;
+	if (strcmp(mode, "chosen") == 0)
+		setenv("RZ_PROBE_CHOSEN", "1", 1);
+	return limit_later(scale_limit_threshold_child, "as", extra);
+}
+
+static int scale_limit_threshold_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	if (getenv("RZ_PROBE_CHOSEN")) {
+		CHECK(!is_large_now(300000), "300,000 bytes became large against mallopt's 1 MiB");
+		CHECK(is_large_now(2 * MiB), "2 MiB is not large");
+		return 0;
+	}
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_AS, &rl) == 0, "getrlimit");
+	bool big = rl.rlim_cur - status_bytes("VmSize") > 16 * GiB;
+	CHECK(is_large_now(70000) == !big, "70,000 bytes %s a large block under a limit of %zu MiB",
+	      big ? "became" : "did not become", (size_t)(rl.rlim_cur >> 20));
+	return 0;
+}
+
+static int scale_limit_shrink_delegate_child(int argc, char **argv);
+
+/* limit-shrink-delegate as|data: a 200,000-byte block made before a limit
+ * (the delegate's), the limit set and used up, then the block shrunk to
+ * 100,000 bytes: it stays the delegate's and shrinks, as under glibc. The
+ * lowered threshold made it migrate, which needs room: NULL. */
+static int scale_limit_shrink_delegate(int argc, char **argv)
+{
+	int res = argc > 0 && strcmp(argv[0], "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		unsigned char *p = malloc(probe_opaque(200000));
+		CHECK(p != NULL, "malloc(200000)");
+		memset(p, 0x3c, 200000);
+		size_t used = status_bytes(res == RLIMIT_DATA ? "VmData" : "VmSize");
+		struct rlimit rl = { used + 64 * MiB, used + 64 * MiB };
+		if (setrlimit(res, &rl) != 0)
+			_exit(PROBE_SKIP);
+		_exit(scale_limit_shrink_delegate_child(0, (char **)&p));
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
+		return PROBE_SKIP;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %s %d",
+	      WIFEXITED(status) ? "exit status" : "signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
+static int scale_limit_shrink_delegate_child(int argc, char **argv)
+{
+	(void)argc;
+	unsigned char *p = *(unsigned char **)argv;
+	for (size_t sz = MiB; sz >= 16; sz /= 2)
+		while (malloc(sz) != NULL)
+			;
+	int ok = 0;
+	for (int i = 0; i < 64; i++) {
+		unsigned char *q = realloc(p, probe_opaque(200000 - (size_t)i * 1000 - 100000));
+		if (q) {
+			p = q;
+			ok++;
+		}
+	}
+	CHECK(ok == 64, "%d of 64 shrinks of the delegate's block succeeded with the limit used up", ok);
+	for (size_t i = 0; i < 37000; i++)
+		CHECK(p[i] == 0x3c, "byte %zu lost", i);
+	return 0;
+}
+
 static int scale_limit_errno_child(int argc, char **argv);
 
 /* limit-errno as|data: blocks until NULL under a limit set while running
@@ -1182,6 +1283,8 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-spent-shrink", scale_limit_spent_shrink },
 	{ "limit-cache-mmap", scale_limit_cache_mmap },
 	{ "limit-errno", scale_limit_errno },
+	{ "limit-threshold", scale_limit_threshold },
+	{ "limit-shrink-delegate", scale_limit_shrink_delegate },
 	{ "limit-thread-stack", scale_limit_thread_stack },
 	{ "mlock-limit-grow", scale_mlock_limit_grow },
 	{ "mlock-limit-grow-child", scale_mlock_limit_grow_child },

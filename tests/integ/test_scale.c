@@ -219,6 +219,27 @@ Test(scale, under_an_mlock_limit_a_block_grows_as_under_glibc_and_failures_say_e
 
 /* A block shrunk far below the threshold with the limit used up: the
  * small delegate had no room for it (NULL); it shrinks in place. */
+/* The threshold a limit lowers (64 KiB at 256 MiB) stays where the limit
+ * is large (32 GiB: 70,000-byte blocks, half freed, reached
+ * vm.max_map_count) and where the program chose it (mallopt). Before:
+ * both became large. Run at the default threshold (an empty variable is
+ * unset). */
+Test(scale, a_limit_lowers_the_threshold_only_where_mappings_and_the_program_allow)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_LARGE_THRESHOLD"), "limit-threshold", "small");
+	assert_probe_passes(PROBE_ENV("REZONE_LARGE_THRESHOLD"), "limit-threshold", "big");
+	assert_probe_passes(PROBE_ENV("REZONE_LARGE_THRESHOLD"), "limit-threshold", "chosen");
+}
+
+/* A delegate's block made before the limit lowered the threshold shrinks
+ * in place with the limit used up (29 of 64 shrinks failed before: the
+ * block migrated, which needs room). */
+Test(scale, a_small_block_made_before_a_limit_shrinks_when_the_limit_is_used_up)
+{
+	assert_probe_passes(NULL, "limit-shrink-delegate", "as");
+	assert_probe_passes(NULL, "limit-shrink-delegate", "data");
+}
+
 /* A malloc that succeeds after the delegate's mmap or sbrk failed leaves
  * errno alone (ENOMEM was left behind before); its NULL says ENOMEM. */
 Test(scale, under_a_limit_a_successful_malloc_leaves_errno_alone)
