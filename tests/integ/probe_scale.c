@@ -358,14 +358,7 @@ static int scale_limit_shrink_delegate(int argc, char **argv)
 			_exit(PROBE_SKIP);
 		_exit(scale_limit_shrink_delegate_child(0, (char **)&p));
 	}
-	int status;
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_SKIP)
-		return PROBE_SKIP;
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %s %d",
-	      WIFEXITED(status) ? "exit status" : "signal",
-	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return 0;
+	return probe_child_result(pid, "limit-shrink-delegate");
 }
 
 static int scale_limit_shrink_delegate_child(int argc, char **argv)

@@ -734,18 +734,24 @@ static int threads_cancel_before_start(int argc, char **argv)
 	return probe_child_result(pid, child);
 }
 
-/* Threads of this process, from /proc/self/status (0 if unknown). */
-static int threads_now(void)
+/* A number field of /proc/self/status ("Threads", "VmRSS": KiB), 0 if
+ * unknown. */
+static size_t threads_status(const char *field)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
-	int n = 0;
+	size_t n = 0, len = strlen(field);
 	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = atoi(line + 8);
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			n = strtoull(line + len + 1, NULL, 10);
 	if (f)
 		fclose(f);
 	return n;
+}
+
+static int threads_now(void)
+{
+	return (int)threads_status("Threads");
 }
 
 /* threads_alone_for_namespaces: a single-threaded program that freed large
@@ -791,15 +797,7 @@ static int threads_alone_for_namespaces(int argc, char **argv)
 /* VmRSS in bytes. */
 static size_t threads_rss(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	size_t kib = 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kib = strtoull(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kib << 10;
+	return threads_status("VmRSS") << 10;
 }
 
 /* threads_alone_returns_cache: 8 x 30 MiB written and freed, then
