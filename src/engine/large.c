@@ -254,10 +254,16 @@ static void large_adopt(uintptr_t addr, size_t len)
 }
 
 /* Returns a range to the OS (all or the tail of a mapping). */
+/* munmap fails (ENOMEM) where it must split a mapping the kernel merged
+ * with a neighbour and the process is at vm.max_map_count: the range then
+ * stays mapped, lost to the program as under glibc, but its pages go
+ * back (8 MiB freed with the map count full: RSS stayed, 18,712 -> 18,804
+ * KiB). */
 static void large_return(uintptr_t addr, size_t len)
 {
 	_rz_pagemap_clear(addr, len);
-	_rz_vm_unmap((void *)addr, len);
+	if (_rz_vm_unmap((void *)addr, len) != 0)
+		(void)_rz_vm_decommit((void *)addr, len);
 	_rz_budget_track(-(intptr_t)len);
 }
 

@@ -382,6 +382,44 @@ static int scale_limit_shrink_delegate_child(int argc, char **argv)
 	return 0;
 }
 
+/* map-count-free: two 8 MiB blocks written, the process's map count
+ * filled (pages of alternating protection, which never merge), then one
+ * block freed (run with REZONE_CACHE=0, so the free unmaps): the munmap
+ * fails (ENOMEM: the blocks' mappings merged, and the free must split
+ * them), and its pages must still go back. Before: RSS did not drop. */
+static int scale_map_count_free(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	unsigned char *a = malloc(probe_opaque(8 * MiB)), *b = malloc(probe_opaque(8 * MiB));
+	CHECK(a != NULL && b != NULL, "malloc(8 MiB) x 2");
+	memset(a, 1, 8 * MiB);
+	memset(b, 2, 8 * MiB);
+	static void *pages[70000];
+	size_t n = 0;
+	while (n < sizeof(pages) / sizeof(pages[0])) {
+		void *p = mmap(NULL, 4096, (n & 1) ? PROT_READ : PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			break;
+		pages[n++] = p;
+	}
+	if (n == sizeof(pages) / sizeof(pages[0])) {
+		printf("vm.max_map_count above %zu: not filled\n", n);
+		return PROBE_SKIP;
+	}
+	size_t before = status_bytes("VmRSS");
+	free(a);
+	size_t after = status_bytes("VmRSS");
+	for (size_t i = 0; i < n; i++)
+		munmap(pages[i], 4096);
+	CHECK(after + 6 * MiB < before, "an 8 MiB block freed with the map count full: "
+	      "RSS %zu -> %zu KiB", before >> 10, after >> 10);
+	for (size_t i = 0; i < 8 * MiB; i += 4096)
+		CHECK(b[i] == 2, "the other block lost byte %zu", i);
+	free(b);
+	return 0;
+}
+
 static int scale_limit_errno_child(int argc, char **argv);
 
 /* limit-errno as|data: blocks until NULL under a limit set while running
@@ -1277,6 +1315,7 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-cache-mmap", scale_limit_cache_mmap },
 	{ "limit-errno", scale_limit_errno },
 	{ "limit-threshold", scale_limit_threshold },
+	{ "map-count-free", scale_map_count_free },
 	{ "limit-shrink-delegate", scale_limit_shrink_delegate },
 	{ "limit-thread-stack", scale_limit_thread_stack },
 	{ "mlock-limit-grow", scale_mlock_limit_grow },

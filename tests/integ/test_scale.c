@@ -240,6 +240,13 @@ Test(scale, a_small_block_made_before_a_limit_shrinks_when_the_limit_is_used_up)
 	assert_probe_passes(NULL, "limit-shrink-delegate", "data");
 }
 
+/* A block freed when its munmap fails (the map count full, a merged
+ * mapping to split) still gives its pages back. */
+Test(scale, a_block_freed_with_the_map_count_full_gives_its_pages_back)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_CACHE=0", "REZONE_LARGE_THRESHOLD"), "map-count-free");
+}
+
 /* A malloc that succeeds after the delegate's mmap or sbrk failed leaves
  * errno alone (ENOMEM was left behind before); its NULL says ENOMEM. */
 Test(scale, under_a_limit_a_successful_malloc_leaves_errno_alone)
