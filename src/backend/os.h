@@ -69,6 +69,9 @@ int _rz_os_init(bool strict) RZ_HIDDEN;
 int _rz_vm_map(size_t size, size_t align, bool writable, void **out) RZ_HIDDEN;
 /* Returns a range (all or part of a mapping) to the OS. */
 int _rz_vm_unmap(void *p, size_t size) RZ_HIDDEN;
+/* Linux: mmap as the system call, past rezone's own export of mmap
+ * (frontend/mmap_linux.c), for rezone's and the delegate's mappings. */
+void *_rz_os_kernel_mmap(void *addr, size_t len, int prot, int flags, int fd, long off) RZ_HIDDEN;
 /* Makes a reserved range read-write (counted against commit). */
 int _rz_vm_commit(void *p, size_t size) RZ_HIDDEN;
 /* Opens [p+open, p+new_open) of a reservation [p, p+reserved) whose first

@@ -614,13 +614,13 @@ void *rzje_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 {
 	int saved = errno;
 	flags &= ~MAP_NORESERVE;
-	void *p = mmap(addr, len, prot, flags, fd, off);
+	void *p = _rz_os_kernel_mmap(addr, len, prot, flags, fd, (long)off);
 	if (p != MAP_FAILED && prot == PROT_NONE && (flags & MAP_FIXED))
 		__atomic_fetch_add(&small_returned, 1, __ATOMIC_RELAXED);
 	if (__builtin_expect(p == MAP_FAILED, 0) && errno == ENOMEM) {
 		bool (*reclaim)(void) = __atomic_load_n(&small_reclaim, __ATOMIC_ACQUIRE);
 		if (reclaim && reclaim())
-			p = mmap(addr, len, prot, flags, fd, off);
+			p = _rz_os_kernel_mmap(addr, len, prot, flags, fd, (long)off);
 	}
 	/* jemalloc reads no errno from its mmap, and may still succeed
 	 * without the mapping (a thread cache filled with fewer blocks): the

@@ -250,7 +250,7 @@ static int linux_map_aligned(size_t size, size_t align, int prot, void **out)
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	size_t pg = _rz_caps.page_size;
 	if (align <= pg) {
-		void *p = mmap(NULL, size, prot, flags, -1, 0);
+		void *p = _rz_os_kernel_mmap(NULL, size, prot, flags, -1, 0);
 		if (p == MAP_FAILED)
 			return errno;
 		*out = p;
@@ -259,7 +259,7 @@ static int linux_map_aligned(size_t size, size_t align, int prot, void **out)
 	size_t span = size + align - pg;
 	if (span < size)
 		return ENOMEM;
-	char *raw = mmap(NULL, span, prot, flags, -1, 0);
+	char *raw = _rz_os_kernel_mmap(NULL, span, prot, flags, -1, 0);
 	if (raw == MAP_FAILED)
 		return errno;
 	char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
@@ -269,6 +269,12 @@ static int linux_map_aligned(size_t size, size_t align, int prot, void **out)
 		munmap(p + size, (size_t)(raw + span - (p + size)));
 	*out = p;
 	return 0;
+}
+
+void *_rz_os_kernel_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	return r == -1 ? MAP_FAILED : (void *)r;
 }
 
 int _rz_vm_map(size_t size, size_t align, bool writable, void **out)
@@ -304,7 +310,7 @@ int _rz_vm_decommit(void *p, size_t size)
 		return madvise(p, size, MADV_DONTNEED) == 0 ? 0 : errno;
 	/* Strict commit: mapping PROT_NONE over the range drops the pages and
 	 * the commit charge in one call. */
-	void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	void *q = _rz_os_kernel_mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	return q == MAP_FAILED ? errno : 0;
 }
 
@@ -355,7 +361,7 @@ int _rz_vm_commit_grow(void *p, size_t open, size_t new_open, size_t reserved)
 		return 0;
 	/* Commit refused, mlock limit, or an open part of several mappings
 	 * (EFAULT): take the range back and open it beside (two mappings). */
-	void *r = mmap(hole, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+	void *r = _rz_os_kernel_mmap(hole, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 	    -1, 0);
 	if (r == hole)
 		return linux_open_rw(hole, len);

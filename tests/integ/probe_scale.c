@@ -420,6 +420,52 @@ static int scale_map_count_free(int argc, char **argv)
 	return 0;
 }
 
+static int scale_limit_own_mmap_child(int argc, char **argv);
+
+/* limit-own-mmap as|data: under 200 MiB beyond use, a buffer grown by
+ * doubling to 64 MiB (headroom behind it) and 4 x 24 MiB written and
+ * freed (cached), then the program maps 120 MiB itself, in 1 MiB pieces
+ * (RZ_PROBE_NEED=MiB to change it): rezone kept part of the limit that
+ * the program's own mmap could not get back (ruby's heap pages); glibc
+ * passes up to 130 MiB, rezone failed from 120 before. */
+static int scale_limit_own_mmap(int argc, char **argv)
+{
+	return limit_later(scale_limit_own_mmap_child, argc > 0 ? argv[0] : "as", 200 * MiB);
+}
+
+static int scale_limit_own_mmap_child(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	unsigned char *v = NULL;
+	for (size_t n = 4096; n <= 64 * MiB; n *= 2) {
+		unsigned char *q = realloc(v, probe_opaque(n));
+		CHECK(q != NULL, "realloc to %zu", n);
+		v = q;
+		memset(v + n / 2, 1, n / 2);
+	}
+	void *b[4];
+	for (int i = 0; i < 4; i++) {
+		b[i] = malloc(probe_opaque(24 * MiB));
+		CHECK(b[i] != NULL, "malloc(24 MiB) %d", i);
+		memset(b[i], 2, 24 * MiB);
+	}
+	for (int i = 0; i < 4; i++)
+		free(b[i]);
+	size_t got = 0;
+	size_t need = getenv("RZ_PROBE_NEED") ? strtoull(getenv("RZ_PROBE_NEED"), NULL, 10) * MiB : 120 * MiB;
+	while (got < need) {
+		errno = 0;
+		void *m = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(m != MAP_FAILED, "the program's own mmap after %zu MiB: %s (VmSize %zu MiB)",
+		      got >> 20, strerror(errno), status_bytes("VmSize") >> 20);
+		CHECK(errno == 0, "a successful mmap left errno %d", errno);
+		memset(m, 3, 4096);
+		got += MiB;
+	}
+	free(v);
+	return 0;
+}
+
 static int scale_limit_errno_child(int argc, char **argv);
 
 /* limit-errno as|data: blocks until NULL under a limit set while running
@@ -1316,6 +1362,7 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "limit-errno", scale_limit_errno },
 	{ "limit-threshold", scale_limit_threshold },
 	{ "map-count-free", scale_map_count_free },
+	{ "limit-own-mmap", scale_limit_own_mmap },
 	{ "limit-shrink-delegate", scale_limit_shrink_delegate },
 	{ "limit-thread-stack", scale_limit_thread_stack },
 	{ "mlock-limit-grow", scale_mlock_limit_grow },

@@ -136,6 +136,15 @@ Test(exports, library_exports_unshare_and_setns)
 	exports_require_functions(ns);
 }
 
+Test(exports, library_exports_mmap)
+{
+	/* A program's mapping refused under a limit gets back what rezone
+	 * keeps (src/frontend/mmap_linux.c). */
+	static const char *const m[] = { "mmap", "mmap64", NULL };
+
+	exports_require_functions(m);
+}
+
 Test(exports, library_exports_mprotect)
 {
 	/* A block the program protected is not cached when freed
@@ -164,7 +173,7 @@ Test(exports, library_exports_exactly_its_list)
 #endif
 		"mallinfo2", "mallinfo", "malloc_stats", "malloc_info", "mallopt",
 		"malloc_trim", "setrlimit", "setrlimit64", "prlimit", "prlimit64",
-		"unshare", "setns",
+		"unshare", "setns", "mmap", "mmap64",
 		"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
 		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
 		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",

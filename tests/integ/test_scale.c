@@ -240,6 +240,14 @@ Test(scale, a_small_block_made_before_a_limit_shrinks_when_the_limit_is_used_up)
 	assert_probe_passes(NULL, "limit-shrink-delegate", "data");
 }
 
+/* The program's own mmap under a limit gets back what rezone keeps (the
+ * cache, headroom): rezone exports mmap and reclaims on ENOMEM. */
+Test(scale, under_a_limit_the_programs_own_mmap_gets_the_cache_and_headroom_back)
+{
+	assert_probe_passes(NULL, "limit-own-mmap", "as");
+	assert_probe_passes(NULL, "limit-own-mmap", "data");
+}
+
 /* A block freed when its munmap fails (the map count full, a merged
  * mapping to split) still gives its pages back. */
 Test(scale, a_block_freed_with_the_map_count_full_gives_its_pages_back)
