@@ -131,7 +131,6 @@ void _rz_decay_poll(void)
  * (a program making threads meanwhile is multi-threaded anyway). */
 bool _rz_decay_stop(void)
 {
-	unsigned before = _rz_os_thread_count();
 	for (;;) {
 		int state = LOAD(decay_state);
 		if (state != DECAY_SLEEPING && state != DECAY_ACTIVE && state != DECAY_STARTING)
@@ -139,6 +138,9 @@ bool _rz_decay_stop(void)
 		if (decay_move(state, DECAY_STOPPING))
 			break;
 	}
+	/* Counted once the thread is asked to go (no stat when none runs); a
+	 * thread already gone by then only ends the wait below early. */
+	unsigned before = _rz_os_thread_count();
 	_rz_os_wake();
 	while (LOAD(decay_state) != DECAY_EXITED)
 		_rz_os_sleep_ns(20000);

@@ -18,6 +18,14 @@ TestSuite(scale, .timeout = 120);
 
 #define DEFAULTS "REZONE_CACHE", "REZONE_CACHE_DECAY_MS", "REZONE_HEADROOM"
 
+/* The probe under RLIMIT_AS ("as"), then under RLIMIT_DATA ("data"), its
+ * last argument. */
+#define assert_probe_passes_under_both_limits(env, ...)                     \
+	do {                                                               \
+		assert_probe_passes((env), __VA_ARGS__, "as");             \
+		assert_probe_passes((env), __VA_ARGS__, "data");           \
+	} while (0)
+
 Test(scale, a_vector_grown_to_1_mib_and_freed_is_the_next_vectors_home)
 {
 	assert_probe_passes(PROBE_ENV(DEFAULTS), "vector-reuse", "0x100000", "200");
@@ -137,8 +145,7 @@ Test(scale, freeing_a_block_mapped_without_its_page_map_leaf_keeps_its_neighbour
  * (the block went to the delegate, which cannot grow it in place). */
 Test(scale, a_big_block_that_fits_a_limit_is_a_large_block)
 {
-	assert_probe_passes(NULL, "limit-big-fits", "as");
-	assert_probe_passes(NULL, "limit-big-fits", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-big-fits");
 }
 
 /* Threads filling a data limit with growing arrays and blocks, again and
@@ -167,8 +174,7 @@ Test(scale, with_strict_commit_a_block_grows_past_half_of_an_address_space_limit
  * that glibc's (one mremap) fits. */
 Test(scale, an_over_aligned_block_grows_under_a_limit_it_fits_once)
 {
-	assert_probe_passes(NULL, "limit-aligned-grow", "as");
-	assert_probe_passes(NULL, "limit-aligned-grow", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-aligned-grow");
 }
 
 /* A block doubled to 1 GiB under an address-space limit that holds it
@@ -236,16 +242,14 @@ Test(scale, a_limit_lowers_the_threshold_only_where_mappings_and_the_program_all
  * block migrated, which needs room). */
 Test(scale, a_small_block_made_before_a_limit_shrinks_when_the_limit_is_used_up)
 {
-	assert_probe_passes(NULL, "limit-shrink-delegate", "as");
-	assert_probe_passes(NULL, "limit-shrink-delegate", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-shrink-delegate");
 }
 
 /* The program's own mmap under a limit gets back what rezone keeps (the
  * cache, headroom): rezone exports mmap and reclaims on ENOMEM. */
 Test(scale, under_a_limit_the_programs_own_mmap_gets_the_cache_and_headroom_back)
 {
-	assert_probe_passes(NULL, "limit-own-mmap", "as");
-	assert_probe_passes(NULL, "limit-own-mmap", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-own-mmap");
 }
 
 /* A block freed when its munmap fails (the map count full, a merged
@@ -259,14 +263,12 @@ Test(scale, a_block_freed_with_the_map_count_full_gives_its_pages_back)
  * errno alone (ENOMEM was left behind before); its NULL says ENOMEM. */
 Test(scale, under_a_limit_a_successful_malloc_leaves_errno_alone)
 {
-	assert_probe_passes(NULL, "limit-errno", "as");
-	assert_probe_passes(NULL, "limit-errno", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-errno");
 }
 
 Test(scale, a_large_block_shrinks_when_a_limit_is_used_up)
 {
-	assert_probe_passes(NULL, "limit-spent-shrink", "as");
-	assert_probe_passes(NULL, "limit-spent-shrink", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-spent-shrink");
 }
 
 /* What rezone keeps under a limit must not starve what the program maps
@@ -276,14 +278,12 @@ Test(scale, a_large_block_shrinks_when_a_limit_is_used_up)
  * second try (EAGAIN beside a buffer grown to 210 MiB). */
 Test(scale, under_a_limit_the_cache_leaves_room_for_the_programs_own_mappings)
 {
-	assert_probe_passes(NULL, "limit-cache-mmap", "as");
-	assert_probe_passes(NULL, "limit-cache-mmap", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-cache-mmap");
 }
 
 Test(scale, under_a_limit_a_thread_stack_gets_the_headroom_back)
 {
-	assert_probe_passes(NULL, "limit-thread-stack", "as");
-	assert_probe_passes(NULL, "limit-thread-stack", "data");
+	assert_probe_passes_under_both_limits(NULL, "limit-thread-stack");
 }
 
 Test(scale, mlockall_future_locks_no_headroom)
