@@ -36,6 +36,11 @@ Test(scale, a_vector_grown_to_64_mib_and_freed_is_the_next_vectors_home)
 	assert_probe_passes(PROBE_ENV(DEFAULTS), "vector-reuse", "0x4000000", "20");
 }
 
+Test(scale, touched_pages_past_a_reused_mappings_block_go_back_before_more_is_mapped)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "tail-rss");
+}
+
 Test(scale, requests_bigger_than_ram_and_swap_fail_with_enomem_at_once)
 {
 	assert_probe_passes(NULL, "impossible");
