@@ -10,7 +10,12 @@
  * without waking while there is nothing to return. It runs with every
  * signal blocked.
  * If it cannot be started (thread limits), decay falls back to running
- * inside large calls, as before.
+ * inside large calls, as before. Once it has had nothing to do for a
+ * while (DECAY_IDLE_NS, or the decay time if longer) it ends, and the next
+ * large call that leaves memory in the cache starts it again: a program
+ * that freed a big block at start-up is single-threaded again two seconds
+ * later, for the things that count threads (CPython 3.12's fork warning,
+ * sandboxes, unshare) and for fork, which then needs no lock of ours.
  * May include: decay.h, cache.h, large.h, options.h, backend/os.h,
  * backend/small.h (whether a helper thread may run beside the delegate).
  */
@@ -23,11 +28,17 @@
 /* NONE: no thread (not yet, a fork child, or stopped); STARTING: being
  * made; SLEEPING: the thread waits for work; ACTIVE: it works or sleeps
  * until something is due; STOPPING: asked to end (_rz_decay_stop);
- * EXITED: it has left its loop and is ending. Only SLEEPING and ACTIVE
- * count as running, so that fork's prepare handler never takes a thread
- * that is not there yet, or is going, for rezone's (README, "Fork"). */
+ * EXITED: it has left its loop and is ending; LEFT: it ended by itself,
+ * idle (it may still be ending: nobody waits for it). Only SLEEPING and
+ * ACTIVE count as running, so that fork's prepare handler never takes a
+ * thread that is not there yet, or is going, for rezone's (README,
+ * "Fork"). */
 enum { DECAY_NONE, DECAY_SLEEPING, DECAY_ACTIVE, DECAY_UNAVAILABLE, DECAY_STOPPING,
-	DECAY_EXITED, DECAY_STARTING };
+	DECAY_EXITED, DECAY_STARTING, DECAY_LEFT };
+
+/* How long the thread waits with nothing to do before it ends (at least
+ * the decay time): starting it again costs a pthread_create, ~30 us. */
+#define DECAY_IDLE_NS ((uint64_t)1000000000u)
 static int decay_state;
 
 static bool decay_move(int from, int to)
@@ -49,9 +60,13 @@ static uint64_t decay_release_due(uint64_t now)
 	struct _rz_cached out[RZ_CACHE_MAX];
 	uint64_t limit = decay_limit_ns(), oldest;
 	uint64_t cutoff = now > limit ? now - limit : 0;
-	size_t n = _rz_cache_expire(cutoff + 1, out, &oldest);
+	/* Freed at or before cutoff; now = UINT64_MAX (everything) with a
+	 * decay time of 0 made cutoff + 1 wrap to 0: nothing went back. */
+	if (cutoff != UINT64_MAX)
+		cutoff++;
+	size_t n = _rz_cache_expire(cutoff, out, &oldest);
 	_rz_large_unmap_cached(out, n);
-	_rz_large_decay_excess(cutoff + 1);
+	_rz_large_decay_excess(cutoff);
 	uint64_t due = oldest ? oldest + limit : 0;
 	/* Live blocks' spare pages: look again within half the decay time
 	 * (their ages are not tracked centrally). */
@@ -84,8 +99,18 @@ static void *decay_main(void *arg)
 			if (!decay_move(DECAY_ACTIVE, DECAY_SLEEPING))
 				break;
 			/* A put after the scan may have seen us active. */
-			if (!decay_has_work())
-				_rz_os_wait();
+			if (!decay_has_work()) {
+				uint64_t idle = decay_limit_ns();
+				_rz_os_wait_for(idle > DECAY_IDLE_NS ? idle : DECAY_IDLE_NS);
+				if (!decay_has_work() && decay_move(DECAY_SLEEPING, DECAY_LEFT)) {
+					/* A put just before the move saw us sleeping
+					 * (and only woke us): look once more. A kick
+					 * that saw LEFT starts a new thread. */
+					if (!decay_has_work() || !decay_move(DECAY_LEFT, DECAY_ACTIVE))
+						return NULL;
+					continue;
+				}
+			}
 			if (!decay_move(DECAY_SLEEPING, DECAY_ACTIVE))
 				break;
 			continue;
@@ -106,7 +131,7 @@ void _rz_decay_kick(void)
 		_rz_os_wake();
 		return;
 	}
-	if (state != DECAY_NONE || !decay_move(DECAY_NONE, DECAY_STARTING))
+	if ((state != DECAY_NONE && state != DECAY_LEFT) || !decay_move(state, DECAY_STARTING))
 		return;
 	if (!_rz_small_allows_helper_thread() || _rz_os_thread_start(decay_main, NULL) != 0) {
 		/* A stop may have come meanwhile: it waits for EXITED. */
@@ -120,7 +145,8 @@ void _rz_decay_poll(void)
 	int state = LOAD(decay_state);
 	if (state == DECAY_UNAVAILABLE)
 		decay_release_due(_rz_os_now_ns());
-	else if (state == DECAY_NONE && (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
+	else if ((state == DECAY_NONE || state == DECAY_LEFT) &&
+	    (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
 		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
 }
 
@@ -133,6 +159,10 @@ bool _rz_decay_stop(void)
 {
 	for (;;) {
 		int state = LOAD(decay_state);
+		/* A thread that left by itself may not be gone yet: the caller
+		 * tries again for a while (namespace_linux.c). */
+		if (state == DECAY_LEFT && decay_move(DECAY_LEFT, DECAY_NONE))
+			return true;
 		if (state != DECAY_SLEEPING && state != DECAY_ACTIVE && state != DECAY_STARTING)
 			return false;
 		if (decay_move(state, DECAY_STOPPING))

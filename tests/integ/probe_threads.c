@@ -826,7 +826,49 @@ static int threads_alone_returns_cache(int argc, char **argv)
 	return 0;
 }
 
+/* Waits up to ms milliseconds for the process to have `want` threads. */
+static bool threads_become(int want, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (threads_now() == want)
+			return true;
+		usleep(10000);
+	}
+	return threads_now() == want;
+}
+
+/* threads_helper_leaves: rezone's helper thread (it returns the cache on
+ * time) ends once it has nothing to do, so that a program that freed a
+ * large block is single-threaded again (it stayed for the process's
+ * life: fork in CPython 3.12 warns of threads, sandboxes refuse), and it
+ * comes back for the next freed block, whose memory still goes back. Run
+ * with REZONE_CACHE_DECAY_MS=200: the thread may end ~1.2 s after the
+ * free. */
+static int threads_helper_leaves(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	CHECK(threads_now() == 1, "%d threads at start", threads_now());
+	for (int round = 0; round < 2; round++) {
+		unsigned char *p = malloc(probe_opaque(16 * MiB));
+		CHECK(p != NULL, "malloc(16 MiB)");
+		memset(p, 1, 16 * MiB);
+		size_t before = threads_rss();
+		free(p);
+		if (!threads_become(2, 1000)) {
+			printf("rzprobe: no helper thread started (round %d)\n", round);
+			return round == 0 ? PROBE_SKIP : 1;
+		}
+		CHECK(threads_become(1, 6000), "round %d: %d threads 6 s after the free",
+		      round, threads_now());
+		size_t after = threads_rss();
+		CHECK(after + 12 * MiB < before, "round %d: %zu KiB resident before the free, %zu after",
+		      round, before >> 10, after >> 10);
+	}
+	return 0;
+}
+
 const struct probe_cmd probe_threads_cmds[] = {
+	{ "threads_helper_leaves", threads_helper_leaves },
 	{ "threads_alone_returns_cache", threads_alone_returns_cache },
 	{ "threads_alone_for_namespaces", threads_alone_for_namespaces },
 	{ "threads_cancel_before_start", threads_cancel_before_start },

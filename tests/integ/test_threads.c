@@ -147,3 +147,19 @@ Test(threads, unsharing_returns_the_cache_and_leaves_errno_alone)
 {
 	assert_probe_passes(NULL, "threads_alone_returns_cache");
 }
+
+/* With a decay time of 0 the stop's "everything is due" wrapped around
+ * and returned nothing (242 MiB resident after unshare). */
+Test(threads, unsharing_returns_the_cache_with_a_decay_time_of_0)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_CACHE", "REZONE_CACHE_DECAY_MS=0"),
+	    "threads_alone_returns_cache");
+}
+
+/* The helper thread that returns the cache ends once idle, and a later
+ * freed block starts it again. */
+Test(threads, the_helper_thread_ends_when_idle_and_comes_back_when_needed)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_CACHE", "REZONE_CACHE_DECAY_MS=200"),
+	    "threads_helper_leaves");
+}
