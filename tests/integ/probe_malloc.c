@@ -366,7 +366,24 @@ static int protect_guard(int argc, char **argv)
 	return 0;
 }
 
+/* brk_heap: after a malloc, the byte below the program break is memory,
+ * as under glibc, whose malloc has grown the brk heap by then (stress-ng's
+ * brk stressor writes there; under rezone, which never used brk, every
+ * child died with SIGSEGV). */
+static int brk_heap(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	free(malloc(probe_opaque(100)));
+	volatile char *end = sbrk(0);
+	CHECK(end != (void *)-1, "sbrk(0)");
+	end[-1] = 1; /* SIGSEGV without a heap below the break */
+	CHECK(end[-1] == 1, "the byte below the break");
+	return 0;
+}
+
 const struct probe_cmd probe_malloc_cmds[] = {
+	{ "brk_heap", brk_heap },
 	{ "malloc_zero", malloc_zero },
 	{ "malloc_huge", malloc_huge },
 	{ "usable_size", usable_size },

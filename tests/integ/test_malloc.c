@@ -38,3 +38,10 @@ Test(malloc, small_malloc_out_of_address_space_reclaims_the_large_cache)
 {
 	assert_probe_passes(NULL, "small_oom_reclaims_cache");
 }
+
+/* Programs that assume the brk heap below the break, as glibc leaves it
+ * (stress-ng's brk stressor), find memory there. */
+Test(malloc, the_byte_below_the_program_break_is_memory_after_a_malloc)
+{
+	assert_probe_passes(NULL, "brk_heap");
+}
