@@ -119,6 +119,26 @@ bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
 	return false;
 }
 
+size_t _rz_cache_most_touched(size_t min_dirty)
+{
+	if (!LOAD(cache_locks_ready))
+		return 0;
+	size_t best_dirty = 0, best_reserved = 0;
+	for (size_t k = 0; k < CACHE_SHARDS; k++) {
+		struct cache_shard *s = &cache_shards[k];
+		if (LOAD(s->n) == 0)
+			continue;
+		cache_lock(s);
+		for (size_t i = 0; i < s->n; i++)
+			if (s->e[i].dirty >= min_dirty && s->e[i].dirty > best_dirty) {
+				best_dirty = s->e[i].dirty;
+				best_reserved = s->e[i].reserved;
+			}
+		cache_unlock(s);
+	}
+	return best_reserved;
+}
+
 /* Moves the oldest entry of s to out; false if s is empty. Lock held. */
 static bool cache_evict_oldest(struct cache_shard *s, struct _rz_cached *out)
 {

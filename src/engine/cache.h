@@ -31,6 +31,9 @@ void _rz_cache_init(void) RZ_HIDDEN;
 /* Takes the best mapping able to hold size bytes aligned to align: the
  * calling thread's shard first, then the others. */
 bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out) RZ_HIDDEN;
+/* The reservation of the cached mapping with the most touched bytes, at
+ * least min_dirty of them (0: none). */
+size_t _rz_cache_most_touched(size_t min_dirty) RZ_HIDDEN;
 /* Keeps c if the budget allows (false: the caller unmaps it): at most
  * REZONE_CACHE dirty bytes and max_reserved bytes of address space in all
  * entries. Mappings pushed out to make room land in out[] (*n of them)

@@ -461,6 +461,8 @@ void *_rz_large_alloc_cached(size_t size, uint32_t grows)
 	return large_alloc(size, 0, false, grows, true);
 }
 
+static void *large_alloc_by_growing(size_t n, uint32_t grows);
+
 static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
     bool cached_only)
 {
@@ -491,6 +493,11 @@ static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
 	}
 	if (!b.addr && cached_only)
 		return NULL;
+	if (!b.addr && !zero && b.align_log == 0) {
+		void *p = large_alloc_by_growing(n, grows);
+		if (p)
+			return p;
+	}
 	if (!b.addr) {
 		int saved_errno = errno;
 		large_before_new_mapping();
@@ -521,6 +528,45 @@ static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
 }
 
 /* A block left the table: its mapping goes to the cache or the OS. */
+/*
+ * A request no cached mapping can hold, from a program whose blocks grow
+ * by being copied into bigger ones (new = malloc(1.5 x), copy, free(old):
+ * grep's line buffer) met a cache of the smaller ones freed before, all
+ * resident, beside every fresh mapping: grep -c on a 100 MB line peaked at
+ * 322 MB against glibc's 197. The cached mapping with the most touched
+ * pages (at least a quarter of the request) becomes the block instead,
+ * grown to size by the resize path (in place, or its pages moved): its
+ * pages are reused rather than kept beside new ones. Not for zeroed or
+ * aligned requests, in guard mode, or where pages cannot move (Mach: the
+ * resize would copy); a failed resize frees the block and maps afresh.
+ * Measured, 7 interleaved pairs against the build before, wall:
+ * largechurn 1.027 [0.895-1.225], lchurn 0.983 [0.971-1.004], lrealloc2
+ * 1.043 [0.913-1.094], vector1m 0.982 [0.738-1.005], vector64k 1.016
+ * [0.861-1.144]: no difference.
+ */
+static void *large_alloc_by_growing(size_t n, uint32_t grows)
+{
+	/* The resize may itself map (a move's copy fallback): not again. */
+	static RZ_THREAD_LOCAL bool inside;
+	if (inside || !_rz_caps.can_move || _rz_opt.guard)
+		return NULL;
+	size_t reserved = _rz_cache_most_touched(n / 4);
+	if (reserved == 0 || reserved >= n)
+		return NULL;
+	void *p = large_alloc(reserved, 0, false, grows, true);
+	if (!p)
+		return NULL;
+	int saved_errno = errno;
+	inside = true;
+	void *q = _rz_large_resize(p, n, "malloc");
+	inside = false;
+	if (!q) {
+		_rz_large_free(p, "malloc");
+		errno = saved_errno;
+	}
+	return q;
+}
+
 static void large_release(const struct _rz_block *b, bool cacheable)
 {
 	struct _rz_cached c = {

@@ -41,6 +41,11 @@ Test(scale, touched_pages_past_a_reused_mappings_block_go_back_before_more_is_ma
 	assert_probe_passes(PROBE_ENV(DEFAULTS), "tail-rss");
 }
 
+Test(scale, a_buffer_grown_by_copying_peaks_at_its_last_two_copies)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "copy-grow-rss");
+}
+
 Test(scale, requests_bigger_than_ram_and_swap_fail_with_enomem_at_once)
 {
 	assert_probe_passes(NULL, "impossible");
