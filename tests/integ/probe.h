@@ -76,6 +76,8 @@ uint64_t probe_growths(const struct rezone_stats *s);
 
 /* Runs fn(arg) on n threads and joins them. */
 void probe_threads(unsigned n, void *(*fn)(void *), void *arg);
+/* A field of /proc/self/status (kB fields in KiB), read without malloc. */
+size_t probe_status(const char *field);
 /* Address space the process has mapped, from /proc/self/statm. */
 size_t probe_vm_bytes(void);
 /* Waits for the child pid that ran scenario: PROBE_SKIP if it skipped, 0

@@ -31,18 +31,8 @@
 /* A field of /proc/self/status in bytes (VmRSS, VmHWM, VmLck, VmSize). */
 static size_t status_bytes(const char *field)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	size_t kib = 0, n = strlen(field);
-
-	CHECK(f != NULL, "fopen /proc/self/status");
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, n) == 0 && line[n] == ':')
-			kib = strtoull(line + n + 1, NULL, 10);
-	fclose(f);
-	return kib * KiB;
+	return probe_status(field) * KiB;
 }
-
 
 /* A vector grown by doubling from 1 KiB to top, touching what it adds. */
 static void *vector_grow(size_t top)

@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +130,32 @@ uint64_t probe_growths(const struct rezone_stats *s)
 {
 	return s->grow_reserved + s->grow_in_place + s->grow_moved +
 	       s->grow_copied;
+}
+
+/* A field of /proc/self/status (VmRSS, VmHWM, VmLck, VmSize in KiB;
+ * Threads), 0 if absent. Read with open/read into a stack buffer, no
+ * stdio: fopen's malloc fails where a probe has used up the map count or
+ * the memory, and under the --with-small=system build that malloc is the
+ * C library's, which rezone cannot help. */
+size_t probe_status(const char *field)
+{
+	char buf[8192];
+	size_t len = strlen(field), used = 0;
+	ssize_t r;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	CHECK(fd >= 0, "open /proc/self/status: %s", strerror(errno));
+	while (used < sizeof(buf) - 1 &&
+	       (r = read(fd, buf + used, sizeof(buf) - 1 - used)) > 0)
+		used += (size_t)r;
+	close(fd);
+	buf[used] = '\0';
+	for (char *line = buf; line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			return strtoull(line + len + 1, NULL, 10);
+	}
+	return 0;
 }
 
 /* Address space the process has mapped, from /proc/self/statm. */
