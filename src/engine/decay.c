@@ -10,7 +10,10 @@
  * without waking while there is nothing to return. It runs with every
  * signal blocked.
  * If it cannot be started (thread limits), decay falls back to running
- * inside large calls, as before. Once it has had nothing to do for a
+ * inside large calls, as before, and the next calls try again, less often
+ * after each failure in a row (a refusal once, at RLIMIT_NPROC, used to
+ * leave every later freed block resident until the next large call: 200
+ * MiB freed stayed 10 s and more). Once it has had nothing to do for a
  * while (DECAY_IDLE_NS, or the decay time if longer) it ends, and the next
  * large call that leaves memory in the cache starts it again: a program
  * that freed a big block at start-up is single-threaded again two seconds
@@ -34,12 +37,21 @@
  * thread that is not there yet, or is going, for rezone's (README,
  * "Fork"). */
 enum { DECAY_NONE, DECAY_SLEEPING, DECAY_ACTIVE, DECAY_UNAVAILABLE, DECAY_STOPPING,
-	DECAY_EXITED, DECAY_STARTING, DECAY_LEFT };
+	DECAY_EXITED, DECAY_STARTING, DECAY_LEFT, DECAY_FAILED };
+/* UNAVAILABLE: never (the delegate forbids a helper thread); FAILED: the
+ * last start failed; a kick or poll tries again from decay_retry_at. */
 
 /* How long the thread waits with nothing to do before it ends (at least
  * the decay time): starting it again costs a pthread_create, ~30 us. */
 #define DECAY_IDLE_NS ((uint64_t)1000000000u)
 static int decay_state;
+/* Starts failed in a row (STARTING owns both while it lasts), and when the
+ * next try may be: at once after the first failure (a limit lifted
+ * meanwhile), then after 1 ms, doubling to 1 s: a failed pthread_create
+ * costs a stack and a clone, too much for every large free. */
+static unsigned decay_failures;
+static uint64_t decay_retry_at;
+#define DECAY_RETRY_MAX_SHIFT 10
 
 static bool decay_move(int from, int to)
 {
@@ -91,6 +103,7 @@ static void *decay_main(void *arg)
 {
 	(void)arg;
 	/* Running from here on; a stop asked meanwhile is seen below. */
+	__atomic_store_n(&decay_failures, 0, __ATOMIC_RELAXED);
 	(void)decay_move(DECAY_STARTING, DECAY_ACTIVE);
 	while (LOAD(decay_state) != DECAY_STOPPING) {
 		uint64_t now = _rz_os_now_ns();
@@ -124,6 +137,19 @@ static void *decay_main(void *arg)
 	return NULL;
 }
 
+/* A thread start failed: decay runs inside calls until a later try. */
+static void decay_start_failed(void)
+{
+	unsigned n = __atomic_load_n(&decay_failures, __ATOMIC_RELAXED) + 1;
+	uint64_t wait = n < 2 ? 0 :
+	    (uint64_t)1000000u << (n - 2 < DECAY_RETRY_MAX_SHIFT ? n - 2 : DECAY_RETRY_MAX_SHIFT);
+	__atomic_store_n(&decay_failures, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&decay_retry_at, _rz_os_now_ns() + wait, __ATOMIC_RELAXED);
+	/* A stop may have come meanwhile: it waits for EXITED. */
+	if (!decay_move(DECAY_STARTING, DECAY_FAILED))
+		__atomic_store_n(&decay_state, DECAY_EXITED, __ATOMIC_RELEASE);
+}
+
 void _rz_decay_kick(void)
 {
 	int state = LOAD(decay_state);
@@ -131,12 +157,23 @@ void _rz_decay_kick(void)
 		_rz_os_wake();
 		return;
 	}
-	if ((state != DECAY_NONE && state != DECAY_LEFT) || !decay_move(state, DECAY_STARTING))
+	if (state == DECAY_FAILED) {
+		uint64_t now = _rz_os_now_ns();
+		if (now < __atomic_load_n(&decay_retry_at, __ATOMIC_RELAXED)) {
+			decay_release_due(now);
+			return;
+		}
+	} else if (state != DECAY_NONE && state != DECAY_LEFT) {
+		return; /* UNAVAILABLE: large calls poll */
+	}
+	if (!decay_move(state, DECAY_STARTING))
 		return;
-	if (!_rz_small_allows_helper_thread() || _rz_os_thread_start(decay_main, NULL) != 0) {
-		/* A stop may have come meanwhile: it waits for EXITED. */
+	if (!_rz_small_allows_helper_thread()) {
 		if (!decay_move(DECAY_STARTING, DECAY_UNAVAILABLE))
 			__atomic_store_n(&decay_state, DECAY_EXITED, __ATOMIC_RELEASE);
+	} else if (_rz_os_thread_start(decay_main, NULL) != 0) {
+		decay_start_failed();
+		decay_release_due(_rz_os_now_ns());
 	}
 }
 
@@ -145,7 +182,7 @@ void _rz_decay_poll(void)
 	int state = LOAD(decay_state);
 	if (state == DECAY_UNAVAILABLE)
 		decay_release_due(_rz_os_now_ns());
-	else if ((state == DECAY_NONE || state == DECAY_LEFT) &&
+	else if ((state == DECAY_NONE || state == DECAY_LEFT || state == DECAY_FAILED) &&
 	    (_rz_cache_bytes() != 0 || _rz_large_excess_pending()))
 		_rz_decay_kick(); /* a fork child inherits a cache, not the thread */
 }

@@ -858,7 +858,59 @@ static int threads_helper_leaves(int argc, char **argv)
 	return 0;
 }
 
+/* Writes and frees a block of mib MiB. */
+static void threads_free_written(size_t mib)
+{
+	unsigned char *p = malloc(probe_opaque(mib * MiB));
+	CHECK(p != NULL, "malloc(%zu MiB)", mib);
+	memset(p, 1, mib * MiB);
+	free(p);
+}
+
+/* threads_helper_retries: the helper thread, which now ends when idle and
+ * is made again for the next freed block, could not be made once
+ * (RLIMIT_NPROC reached for a moment): from then on nothing returned the
+ * cache but a later large call, and 100 MiB freed after the limit was
+ * lifted stayed resident (10 s and more). The next free tries again.
+ * RLIMIT_NPROC does not bind root: as root the probe runs as nobody. */
+static int threads_helper_retries(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) {
+		printf("rzprobe: cannot become nobody: %s\n", strerror(errno));
+		return PROBE_SKIP;
+	}
+	threads_free_written(16);
+	if (!threads_become(2, 1000)) {
+		printf("rzprobe: no helper thread in this build\n");
+		return PROBE_SKIP;
+	}
+	CHECK(threads_become(1, 6000), "%d threads 6 s after the first free", threads_now());
+
+	struct rlimit old, one;
+	CHECK(getrlimit(RLIMIT_NPROC, &old) == 0, "getrlimit: %s", strerror(errno));
+	one = old;
+	one.rlim_cur = 1;
+	CHECK(setrlimit(RLIMIT_NPROC, &one) == 0, "setrlimit(RLIMIT_NPROC, 1): %s", strerror(errno));
+	threads_free_written(32);
+	int during = threads_now();
+	CHECK(setrlimit(RLIMIT_NPROC, &old) == 0, "setrlimit back: %s", strerror(errno));
+	if (during != 1) {
+		printf("rzprobe: RLIMIT_NPROC did not stop the thread\n");
+		return PROBE_SKIP;
+	}
+
+	threads_free_written(100);
+	for (int i = 0; i < 60 && threads_rss() >= 48 * MiB; i++)
+		usleep(100000);
+	size_t rss = threads_rss();
+	CHECK(rss < 48 * MiB, "%zu MiB resident 6 s after freeing 100 MiB (a thread start had failed once)",
+	      rss >> 20);
+	return 0;
+}
+
 const struct probe_cmd probe_threads_cmds[] = {
+	{ "threads_helper_retries", threads_helper_retries },
 	{ "threads_helper_leaves", threads_helper_leaves },
 	{ "threads_alone_returns_cache", threads_alone_returns_cache },
 	{ "threads_alone_for_namespaces", threads_alone_for_namespaces },

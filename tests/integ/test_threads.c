@@ -156,6 +156,15 @@ Test(threads, unsharing_returns_the_cache_with_a_decay_time_of_0)
 	    "threads_alone_returns_cache");
 }
 
+/* One failed start of the helper thread (RLIMIT_NPROC reached for a
+ * moment) left every later freed block resident until a large call: the
+ * next free tries again. */
+Test(threads, a_helper_thread_that_could_not_start_is_tried_again)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_CACHE", "REZONE_CACHE_DECAY_MS=200"),
+	    "threads_helper_retries");
+}
+
 /* The helper thread that returns the cache ends once idle, and a later
  * freed block starts it again. */
 Test(threads, the_helper_thread_ends_when_idle_and_comes_back_when_needed)
