@@ -45,6 +45,8 @@ enum { DECAY_NONE, DECAY_SLEEPING, DECAY_ACTIVE, DECAY_UNAVAILABLE, DECAY_STOPPI
  * the decay time): starting it again costs a pthread_create, ~30 us. */
 #define DECAY_IDLE_NS ((uint64_t)1000000000u)
 static int decay_state;
+/* Thread starts so far (the move to STARTING counts): _rz_decay_running_id. */
+static unsigned decay_starts;
 /* Starts failed in a row (STARTING owns both while it lasts), and when the
  * next try may be: at once after the first failure (a limit lifted
  * meanwhile), then after 1 ms, doubling to 1 s: a failed pthread_create
@@ -168,6 +170,7 @@ void _rz_decay_kick(void)
 	}
 	if (!decay_move(state, DECAY_STARTING))
 		return;
+	__atomic_fetch_add(&decay_starts, 1, __ATOMIC_SEQ_CST);
 	if (!_rz_small_allows_helper_thread()) {
 		if (!decay_move(DECAY_STARTING, DECAY_UNAVAILABLE))
 			__atomic_store_n(&decay_state, DECAY_EXITED, __ATOMIC_RELEASE);
@@ -221,10 +224,18 @@ bool _rz_decay_stop(void)
 	return true;
 }
 
-bool _rz_decay_running(void)
+unsigned _rz_decay_running_id(void)
 {
-	int state = LOAD(decay_state);
-	return state == DECAY_SLEEPING || state == DECAY_ACTIVE;
+	for (;;) {
+		unsigned starts = __atomic_load_n(&decay_starts, __ATOMIC_SEQ_CST);
+		int state = __atomic_load_n(&decay_state, __ATOMIC_SEQ_CST);
+		if (state != DECAY_SLEEPING && state != DECAY_ACTIVE)
+			return 0;
+		/* The start counted before STARTING's thread can be running:
+		 * unchanged across the state's read, it is that thread's. */
+		if (__atomic_load_n(&decay_starts, __ATOMIC_SEQ_CST) == starts)
+			return (starts << 1) | 1u;
+	}
 }
 
 void _rz_decay_postfork_child(void)

@@ -18,8 +18,11 @@ void _rz_decay_kick(void) RZ_HIDDEN;
  * be started, starts one where the cache holds memory but none runs (a
  * fork child). Cheap when nothing is due. */
 void _rz_decay_poll(void) RZ_HIDDEN;
-/* Whether the helper thread runs now. */
-bool _rz_decay_running(void) RZ_HIDDEN;
+/* Which helper thread runs now: a number no other start of it shares
+ * (modulo 2^31), 0 if none runs. Equal non-zero answers before and after
+ * counting the process's threads mean it was alive, and counted, for the
+ * whole count (a thread made in between has another number). */
+unsigned _rz_decay_running_id(void) RZ_HIDDEN;
 /* Ends the helper thread and waits until the kernel no longer counts it;
  * false if none ran. A later large call may start it again. */
 bool _rz_decay_stop(void) RZ_HIDDEN;
