@@ -87,6 +87,9 @@ void _rz_small_thread_boot(void) RZ_HIDDEN;
 /* Set once by the engine: what the delegate calls when the OS refuses it
  * memory; true when it freed some, and the delegate then retries once. */
 void _rz_small_set_reclaim(bool (*reclaim)(void)) RZ_HIDDEN;
+/* Set once by the engine: what the delegate calls before it maps len
+ * bytes of accessible memory (the cache's pages give way to it). */
+void _rz_small_set_shed(void (*shed)(size_t len)) RZ_HIDDEN;
 /* Called by the engine's set-up, before jemalloc's own (rezone's
  * constructor runs first): under RLIMIT_AS or RLIMIT_DATA, jemalloc is
  * told to give freed address space back to the OS (retain:false) rather
@@ -162,6 +165,7 @@ static inline void _rz_small_free_unaligned(void *p) { _rz_small_free(p); }
 #define RZ_SMALL_THREAD_BOOT 0
 static inline void _rz_small_thread_boot(void) {}
 static inline void _rz_small_set_reclaim(bool (*reclaim)(void)) { (void)reclaim; }
+static inline void _rz_small_set_shed(void (*shed)(size_t len)) { (void)shed; }
 static inline void _rz_small_configure(bool address_limited) { (void)address_limited; }
 static inline void _rz_small_prepare_limit(unsigned threads, unsigned new_threads,
     bool address_limited)

@@ -574,10 +574,16 @@ void _rz_small_thread_boot(void)
 /* ---- jemalloc's view of the OS ---------------------------------------------- */
 
 static bool (*small_reclaim)(void);
+static void (*small_shed)(size_t);
 
 void _rz_small_set_reclaim(bool (*reclaim)(void))
 {
 	__atomic_store_n(&small_reclaim, reclaim, __ATOMIC_RELEASE);
+}
+
+void _rz_small_set_shed(void (*shed)(size_t len))
+{
+	__atomic_store_n(&small_shed, shed, __ATOMIC_RELEASE);
 }
 
 /* Memory jemalloc gave back: unmapped, decommitted (mapped again
@@ -634,6 +640,11 @@ void *rzje_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 {
 	int saved = errno;
 	flags &= ~MAP_NORESERVE;
+	/* New memory for small blocks: the cache's pages give way to it
+	 * (src/README.md, "Cached pages give way to other memory"). */
+	void (*shed)(size_t) = __atomic_load_n(&small_shed, __ATOMIC_ACQUIRE);
+	if (shed && prot != PROT_NONE)
+		shed(len);
 	void *p = _rz_os_kernel_mmap(addr, len, prot, flags, fd, (long)off);
 	if (p != MAP_FAILED && prot == PROT_NONE && (flags & MAP_FIXED))
 		__atomic_fetch_add(&small_returned, 1, __ATOMIC_RELAXED);

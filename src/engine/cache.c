@@ -119,24 +119,44 @@ bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
 	return false;
 }
 
-size_t _rz_cache_most_touched(size_t min_dirty)
+/* Calls visit on every entry, each shard under its lock in turn. */
+static void cache_scan(void (*visit)(const struct _rz_cached *, size_t, void *), void *arg)
 {
-	if (!LOAD(cache_locks_ready))
-		return 0;
-	size_t best_dirty = 0, best_reserved = 0;
 	for (size_t k = 0; k < CACHE_SHARDS; k++) {
 		struct cache_shard *s = &cache_shards[k];
 		if (LOAD(s->n) == 0)
 			continue;
 		cache_lock(s);
 		for (size_t i = 0; i < s->n; i++)
-			if (s->e[i].dirty >= min_dirty && s->e[i].dirty > best_dirty) {
-				best_dirty = s->e[i].dirty;
-				best_reserved = s->e[i].reserved;
-			}
+			visit(&s->e[i], k, arg);
 		cache_unlock(s);
 	}
-	return best_reserved;
+}
+
+struct cache_pick {
+	size_t min_dirty, dirty, reserved; /* most touched */
+	uint64_t freed_ns;                 /* oldest dirty */
+	uintptr_t addr;
+	size_t shard;
+};
+
+static void cache_pick_most_touched(const struct _rz_cached *c, size_t shard, void *arg)
+{
+	struct cache_pick *p = arg;
+	(void)shard;
+	if (c->dirty >= p->min_dirty && c->dirty > p->dirty) {
+		p->dirty = c->dirty;
+		p->reserved = c->reserved;
+	}
+}
+
+size_t _rz_cache_most_touched(size_t min_dirty)
+{
+	if (!LOAD(cache_locks_ready))
+		return 0;
+	struct cache_pick p = { .min_dirty = min_dirty };
+	cache_scan(cache_pick_most_touched, &p);
+	return p.reserved;
 }
 
 /* Moves the oldest entry of s to out; false if s is empty. Lock held. */
@@ -214,6 +234,40 @@ size_t _rz_cache_expire(uint64_t cutoff_ns, struct _rz_cached *out, uint64_t *ol
 		cache_unlock(s);
 	}
 	return n;
+}
+
+static void cache_pick_oldest_dirty(const struct _rz_cached *c, size_t shard, void *arg)
+{
+	struct cache_pick *p = arg;
+	if (c->dirty && c->freed_ns <= p->freed_ns) {
+		p->freed_ns = c->freed_ns;
+		p->addr = c->addr;
+		p->shard = shard;
+	}
+}
+
+bool _rz_cache_take_oldest_dirty(struct _rz_cached *out)
+{
+	if (!LOAD(cache_locks_ready))
+		return false;
+	/* Found under each shard's lock in turn, then taken if still there
+	 * (another thread may have taken it meanwhile: look again). */
+	for (int round = 0; round < 4; round++) {
+		struct cache_pick p = { .freed_ns = UINT64_MAX, .shard = CACHE_SHARDS };
+		cache_scan(cache_pick_oldest_dirty, &p);
+		if (p.shard == CACHE_SHARDS)
+			return false;
+		struct cache_shard *s = &cache_shards[p.shard];
+		cache_lock(s);
+		for (size_t i = 0; i < s->n; i++)
+			if (s->e[i].addr == p.addr && s->e[i].dirty) {
+				cache_remove_at(s, i, out);
+				cache_unlock(s);
+				return true;
+			}
+		cache_unlock(s);
+	}
+	return false;
 }
 
 bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out)

@@ -44,6 +44,9 @@ bool _rz_cache_put(const struct _rz_cached *c, struct _rz_cached *out, size_t *n
  * UINT64_MAX); returns how many; *oldest_ns: freed_ns of the oldest one
  * left (0 if none). */
 size_t _rz_cache_expire(uint64_t cutoff_ns, struct _rz_cached *out, uint64_t *oldest_ns) RZ_HIDDEN;
+/* Takes out the oldest entry with touched pages, of all shards; false if
+ * there is none. */
+bool _rz_cache_take_oldest_dirty(struct _rz_cached *out) RZ_HIDDEN;
 /* The cached mapping containing p, if any (misuse reports). */
 bool _rz_cache_find_containing(uintptr_t p, struct _rz_cached *out) RZ_HIDDEN;
 /* Dirty bytes currently held. */

@@ -212,6 +212,13 @@ void _rz_thread_boot(void) RZ_HIDDEN;
  * freed something, so that a retry can help. errno is kept. */
 bool _rz_memory_reclaim(void) RZ_HIDDEN;
 
+/* Memory of len bytes is about to be mapped for another use (the
+ * program's own mmap): cached pages of as many bytes go back first, so
+ * that they never add to the process's peak (src/README.md, "Cached pages
+ * give way to other memory"). One load when nothing is cached; errno is
+ * kept. */
+void _rz_memory_shed(size_t len) RZ_HIDDEN;
+
 /* Called once at exit by the front end: prints stats if asked. */
 void _rz_at_exit(void) RZ_HIDDEN;
 

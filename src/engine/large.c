@@ -1064,6 +1064,72 @@ size_t _rz_large_flush_cache(void)
 	return bytes;
 }
 
+/* A cached entry taken out keeps only its first `keep` touched bytes and
+ * goes back with its age; false if that failed (the caller unmaps it). */
+static bool large_shed_tail(struct _rz_cached *c, size_t keep)
+{
+	struct _rz_cached out[RZ_CACHE_MAX];
+	size_t n = 0;
+	size_t max_reserved = _rz_budget_limited() ? _rz_budget_limit() : SIZE_MAX;
+	if (large_decommit((void *)(c->addr + keep), c->dirty - keep, &c->thp) != 0)
+		return false;
+	c->dirty = keep;
+	if (!_rz_cache_put(c, out, &n, max_reserved))
+		return false;
+	_rz_large_unmap_cached(out, n);
+	return true;
+}
+
+/* A live block's touched pages past its end give way, up to *arg bytes
+ * (what the cache could not give). Its record is locked. */
+static bool large_shed_excess_one(struct _rz_block *b, void *arg)
+{
+	size_t *need = arg;
+	if (*need == 0 || b->dirty <= b->size)
+		return false;
+	size_t excess = b->dirty - b->size;
+	size_t drop = excess <= *need ? excess : *need;
+	if (large_decommit((void *)(b->addr + b->dirty - drop), drop, &b->thp) != 0)
+		return false;
+	b->dirty -= drop;
+	*need -= drop;
+	large_note_excess(b);
+	large_thp(b);
+	return true;
+}
+
+/* src/README.md, "Cached pages give way to other memory". */
+void _rz_large_shed(size_t len)
+{
+	if (len == 0 || (_rz_cache_bytes() == 0 && !_rz_large_excess_pending()))
+		return;
+	size_t need = len > SIZE_MAX - _rz_caps.page_size ? SIZE_MAX : page_round(len);
+	int saved = errno;
+	struct _rz_cached c;
+	while (need && _rz_cache_take_oldest_dirty(&c)) {
+		size_t drop = c.dirty <= need ? c.dirty : need;
+		need -= drop;
+		if (drop < c.dirty && large_shed_tail(&c, c.dirty - drop))
+			continue;
+		RZ_STAT_ADD(cache_releases, 1);
+		large_unmap(c.addr, c.reserved);
+	}
+	/* Then live blocks' pages past their end (a block that took a big
+	 * cached mapping keeps its touched pages until the decay time): a
+	 * walk of every live block, at most once per EXCESS_WALK_EVERY
+	 * mappings per live block, as before a new large mapping. */
+	if (need && _rz_large_excess_pending()) {
+		size_t maps = __atomic_add_fetch(&large_maps_since_walk, 1, __ATOMIC_RELAXED);
+		if (maps * EXCESS_WALK_EVERY >= _rz_table_count()) {
+			__atomic_store_n(&large_maps_since_walk, 0, __ATOMIC_RELAXED);
+			large_op_begin();
+			_rz_table_each_locked(large_shed_excess_one, &need);
+			large_op_end();
+		}
+	}
+	errno = saved;
+}
+
 /* Trims one live block's reservation to its size (plus the guard gap).
  * Its record is locked. */
 static bool large_trim_one(struct _rz_block *b, void *arg)

@@ -82,6 +82,11 @@ size_t _rz_large_flush_cache(void) RZ_HIDDEN;
  * those that appeared before cutoff_ns (decay). */
 bool _rz_large_excess_pending(void) RZ_HIDDEN;
 void _rz_large_decay_excess(uint64_t cutoff_ns) RZ_HIDDEN;
+/* Memory of len bytes is about to be mapped for another use: the cache
+ * gives back as many bytes of touched pages, oldest entries first (whole
+ * entries, then the tail pages of one). One load when the cache is empty.
+ * errno is kept. */
+void _rz_large_shed(size_t len) RZ_HIDDEN;
 /* Returns cached mappings the cache gave up (decay, eviction). */
 void _rz_large_unmap_cached(const struct _rz_cached *c, size_t n) RZ_HIDDEN;
 

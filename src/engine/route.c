@@ -154,6 +154,7 @@ void _rz_init(void)
 	/* Delegates that see their own out-of-memory return the cache there
 	 * (not their own free memory: they hold their locks then). */
 	_rz_small_set_reclaim(route_reclaim_large);
+	_rz_small_set_shed(_rz_large_shed);
 	_rz_route_set_thresholds(threshold);
 	__atomic_store_n(&route_state, 2, __ATOMIC_RELEASE);
 }
@@ -236,6 +237,11 @@ static __attribute__((noinline, cold)) bool route_reclaim(void)
 		freed = true;
 	errno = saved;
 	return freed;
+}
+
+void _rz_memory_shed(size_t len)
+{
+	_rz_large_shed(len);
 }
 
 bool _rz_memory_reclaim(void)

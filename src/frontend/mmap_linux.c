@@ -41,6 +41,9 @@ RZ_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off6
 static void *mmap_call(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
 	int caller = errno;
+	/* Memory the program will touch: cached pages give way to it. */
+	if (prot != PROT_NONE)
+		_rz_memory_shed(len);
 	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	if (r == -1 && errno == ENOMEM && _rz_memory_reclaim()) {
 		r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
