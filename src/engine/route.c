@@ -87,6 +87,17 @@ void _rz_route_set_thresholds(size_t threshold)
 
 static bool route_threshold_chosen; /* mallopt(M_MMAP_THRESHOLD) */
 
+/*
+ * Guard mode: a block and its guard page are two mappings that never merge
+ * with their neighbours (one PROT_NONE page apart), and every mprotect of
+ * a growth may split one more. 35,800 live guarded blocks of 5,000 bytes
+ * (REZONE_LARGE_THRESHOLD=4096) used up vm.max_map_count, and then neither
+ * jemalloc's mmap nor brk could grow: every malloc after failed, where
+ * glibc's brk heap (one mapping) succeeds. So past a quarter of the map
+ * count in live blocks, new ones go to the delegate, unguarded.
+ */
+static size_t route_guard_blocks = SIZE_MAX;
+
 void _rz_route_threshold_chosen(void)
 {
 	__atomic_store_n(&route_threshold_chosen, true, __ATOMIC_RELAXED);
@@ -136,6 +147,10 @@ void _rz_init(void)
 		threshold = _rz_caps.page_size;
 	if (as_limit != 0 || data_limit != 0)
 		threshold = route_threshold_limited(threshold, as_limit, data_limit);
+	if (_rz_opt.guard) {
+		size_t maps = _rz_os_max_map_count();
+		route_guard_blocks = (maps ? maps : ROUTE_DEFAULT_MAP_COUNT) / 4;
+	}
 	if (_rz_large_init() != 0) {
 		/* No table, no large blocks: everything goes to the delegate. */
 		_rz_diag_warn("init", "large-block table unavailable; large path disabled", NULL);
@@ -275,6 +290,20 @@ size_t _rz_large_size(const void *p)
 	return route_is_large(p, &b) ? b.size : 0;
 }
 
+
+/* The delegate takes a large request; errno: the caller's if it could. */
+static void *route_small_instead(size_t size, size_t align, bool zero, int caller, int err)
+{
+	RZ_STAT_ADD(fallbacks_small, 1);
+	void *p;
+	if (align > 16)
+		p = _rz_small_memalign(align, size);
+	else
+		p = zero ? _rz_small_calloc(1, size) : _rz_small_malloc(size);
+	errno = p ? caller : err;
+	return p;
+}
+
 /* A large request; falls back to the small delegate when the large engine
  * cannot map (table full, map count exhausted), which may still succeed. */
 static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
@@ -284,6 +313,8 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 		return NULL;
 	}
 	int caller = errno;
+	if (unlikely(__atomic_load_n(&_rz_counters.large_live, __ATOMIC_RELAXED) >= route_guard_blocks))
+		return route_small_instead(size, align, zero, caller, ENOMEM);
 	void *p = RZ_RETRY_OOM(_rz_large_alloc_growing(size, align, zero, grows));
 	if (likely(p != NULL)) {
 		/* A refused try (with headroom; before the reclaim) left
@@ -298,13 +329,7 @@ static void *route_large(size_t size, size_t align, bool zero, uint32_t grows)
 	 * the kernel refused rezone. */
 	if (!_rz_os_commit_possible(size))
 		return NULL;
-	RZ_STAT_ADD(fallbacks_small, 1);
-	if (align > 16)
-		p = _rz_small_memalign(align, size);
-	else
-		p = zero ? _rz_small_calloc(1, size) : _rz_small_malloc(size);
-	errno = p ? caller : err;
-	return p;
+	return route_small_instead(size, align, zero, caller, err);
 }
 
 void *_rz_malloc_slow(size_t size)

@@ -593,6 +593,33 @@ static int scale_map_count_free(int argc, char **argv)
 	return 0;
 }
 
+/* guard-map-count (run with REZONE_GUARD=1 REZONE_LARGE_THRESHOLD=4096):
+ * 40,000 live blocks of 5,000 bytes, each written, then small and large
+ * mallocs. A guarded block is two mappings that never merge: 35,800 of
+ * them used up vm.max_map_count (65,530) and every malloc after failed,
+ * brk and jemalloc's mmap refused alike; glibc's heap does it in one
+ * mapping. */
+static int scale_guard_map_count(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	enum { N = 40000 };
+	static unsigned char *b[N];
+	for (size_t i = 0; i < N; i++) {
+		b[i] = malloc(probe_opaque(5000));
+		CHECK(b[i] != NULL, "malloc(5000) #%zu of %d failed (errno %d)", i, N, errno);
+		memset(b[i], (int)(i & 0x7f), 5000);
+	}
+	void *s = malloc(probe_opaque(100)), *l = malloc(probe_opaque(MiB));
+	CHECK(s != NULL && l != NULL, "malloc(100) %p, malloc(1 MiB) %p with %d blocks live", s, l, N);
+	for (size_t i = 0; i < N; i++) {
+		CHECK(b[i][4999] == (unsigned char)(i & 0x7f), "block %zu lost its last byte", i);
+		free(b[i]);
+	}
+	free(s);
+	free(l);
+	return 0;
+}
+
 static int scale_limit_own_mmap_child(int argc, char **argv);
 
 /* limit-own-mmap as|data: under 200 MiB beyond use, a buffer grown by
@@ -1513,6 +1540,7 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "vector-reuse", scale_vector_reuse },
 	{ "tail-rss", scale_tail_rss },
 	{ "give-way-small", scale_give_way_small },
+	{ "guard-map-count", scale_guard_map_count },
 	{ "give-way-mmap", scale_give_way_mmap },
 	{ "give-way-part", scale_give_way_part },
 	{ "copy-grow-rss", scale_copy_grow_rss },

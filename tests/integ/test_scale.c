@@ -59,6 +59,14 @@ Test(scale, a_cached_mapping_that_gave_part_of_its_pages_still_serves_calloc_zer
 	assert_probe_passes(PROBE_ENV(DEFAULTS), "give-way-part");
 }
 
+/* Guarded blocks (two mappings each, never merged) used up the map count:
+ * every malloc after failed, where glibc succeeds. */
+Test(scale, guard_mode_leaves_mappings_for_the_rest_of_the_program)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD=1", "REZONE_LARGE_THRESHOLD=4096", "REZONE_CACHE"),
+	    "guard-map-count");
+}
+
 Test(scale, a_buffer_grown_by_copying_peaks_at_its_last_two_copies)
 {
 	assert_probe_passes(PROBE_ENV(DEFAULTS), "copy-grow-rss");
