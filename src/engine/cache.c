@@ -119,14 +119,19 @@ bool _rz_cache_take(size_t size, size_t align, struct _rz_cached *out)
 	return false;
 }
 
-/* Calls visit on every entry, each shard under its lock in turn. */
-static void cache_scan(void (*visit)(const struct _rz_cached *, size_t, void *), void *arg)
+/* Calls visit on every entry, each shard under its lock in turn; with
+ * try, shards whose lock is busy are skipped. */
+static void cache_scan(void (*visit)(const struct _rz_cached *, size_t, void *), void *arg,
+    bool try)
 {
 	for (size_t k = 0; k < CACHE_SHARDS; k++) {
 		struct cache_shard *s = &cache_shards[k];
 		if (LOAD(s->n) == 0)
 			continue;
-		cache_lock(s);
+		if (try && !_rz_trylock_marked(&cache_mine, s, &s->lock))
+			continue;
+		if (!try)
+			cache_lock(s);
 		for (size_t i = 0; i < s->n; i++)
 			visit(&s->e[i], k, arg);
 		cache_unlock(s);
@@ -155,7 +160,7 @@ size_t _rz_cache_most_touched(size_t min_dirty)
 	if (!LOAD(cache_locks_ready))
 		return 0;
 	struct cache_pick p = { .min_dirty = min_dirty };
-	cache_scan(cache_pick_most_touched, &p);
+	cache_scan(cache_pick_most_touched, &p, false);
 	return p.reserved;
 }
 
@@ -248,17 +253,21 @@ static void cache_pick_oldest_dirty(const struct _rz_cached *c, size_t shard, vo
 
 bool _rz_cache_take_oldest_dirty(struct _rz_cached *out)
 {
-	if (!LOAD(cache_locks_ready))
+	/* Best effort, and reached from the program's mmap, maybe in a
+	 * signal handler that interrupted this thread inside a shard's lock
+	 * (it waited for itself for ever): busy shards are skipped. */
+	if (!LOAD(cache_locks_ready) || __atomic_load_n(&cache_mine, __ATOMIC_RELAXED))
 		return false;
 	/* Found under each shard's lock in turn, then taken if still there
 	 * (another thread may have taken it meanwhile: look again). */
 	for (int round = 0; round < 4; round++) {
 		struct cache_pick p = { .freed_ns = UINT64_MAX, .shard = CACHE_SHARDS };
-		cache_scan(cache_pick_oldest_dirty, &p);
+		cache_scan(cache_pick_oldest_dirty, &p, true);
 		if (p.shard == CACHE_SHARDS)
 			return false;
 		struct cache_shard *s = &cache_shards[p.shard];
-		cache_lock(s);
+		if (!_rz_trylock_marked(&cache_mine, s, &s->lock))
+			continue;
 		for (size_t i = 0; i < s->n; i++)
 			if (s->e[i].addr == p.addr && s->e[i].dirty) {
 				cache_remove_at(s, i, out);

@@ -129,6 +129,19 @@ static void large_op_end(void)
 	large_kick_if_wanted();
 }
 
+/* large_op_end without the kick: for walks that run inside the delegate
+ * (its mmap, with its locks held), where starting a thread would
+ * allocate; the next operation's end starts it. */
+static void large_op_end_quiet(void)
+{
+	if (large_my_ops > 1) {
+		large_my_ops--;
+		return;
+	}
+	__atomic_store_n(&large_op_slots[large_my_slot].owner, 0, __ATOMIC_RELEASE);
+	large_my_ops = 0;
+}
+
 static void large_kick_later(void)
 {
 	__atomic_store_n(&large_kick_wanted, true, __ATOMIC_RELAXED);
@@ -1117,14 +1130,15 @@ void _rz_large_shed(size_t len)
 	/* Then live blocks' pages past their end (a block that took a big
 	 * cached mapping keeps its touched pages until the decay time): a
 	 * walk of every live block, at most once per EXCESS_WALK_EVERY
-	 * mappings per live block, as before a new large mapping. */
-	if (need && _rz_large_excess_pending()) {
+	 * mappings per live block, as before a new large mapping. Not from
+	 * inside an operation of this thread's (a signal handler's mmap). */
+	if (need && large_my_ops == 0 && _rz_large_excess_pending()) {
 		size_t maps = __atomic_add_fetch(&large_maps_since_walk, 1, __ATOMIC_RELAXED);
 		if (maps * EXCESS_WALK_EVERY >= _rz_table_count()) {
 			__atomic_store_n(&large_maps_since_walk, 0, __ATOMIC_RELAXED);
 			large_op_begin();
 			_rz_table_each_locked(large_shed_excess_one, &need);
-			large_op_end();
+			large_op_end_quiet();
 		}
 	}
 	errno = saved;
@@ -1181,7 +1195,7 @@ size_t _rz_large_reclaim(void)
 	size_t released = _rz_large_flush_cache();
 	large_op_begin();
 	_rz_table_each_locked(large_trim_one, &released);
-	large_op_end();
+	large_op_end_quiet(); /* also reached from the delegate's mmap */
 	return released;
 }
 

@@ -24,6 +24,18 @@ static inline void _rz_lock_marked(void **mine, void *shard, _rz_short_lock_t *l
 	_rz_short_lock(l);
 }
 
+/* The lock if free at once; the mark only while it is held. */
+static inline bool _rz_trylock_marked(void **mine, void *shard, _rz_short_lock_t *l)
+{
+	__atomic_store_n(mine, shard, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (_rz_short_trylock(l))
+		return true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(mine, NULL, __ATOMIC_RELAXED);
+	return false;
+}
+
 static inline void _rz_unlock_marked(void **mine, _rz_short_lock_t *l)
 {
 	_rz_short_unlock(l);

@@ -89,12 +89,14 @@ static bool route_threshold_chosen; /* mallopt(M_MMAP_THRESHOLD) */
 
 /*
  * Guard mode: a block and its guard page are two mappings that never merge
- * with their neighbours (one PROT_NONE page apart), and every mprotect of
- * a growth may split one more. 35,800 live guarded blocks of 5,000 bytes
- * (REZONE_LARGE_THRESHOLD=4096) used up vm.max_map_count, and then neither
- * jemalloc's mmap nor brk could grow: every malloc after failed, where
- * glibc's brk heap (one mapping) succeeds. So past a quarter of the map
- * count in live blocks, new ones go to the delegate, unguarded.
+ * with their neighbours (one PROT_NONE page apart), and a block that moved
+ * and grew holds four (the moved part, its growth, headroom, guard).
+ * 35,800 live guarded blocks of 5,000 bytes (REZONE_LARGE_THRESHOLD=4096)
+ * used up vm.max_map_count, and then neither jemalloc's mmap nor brk could
+ * grow: every malloc after failed, where glibc's brk heap (one mapping)
+ * succeeds; at a quarter, 16,350 blocks grown by realloc still filled it.
+ * So past an eighth of the map count in live blocks (half of it at four
+ * mappings each), new ones go to the delegate, unguarded.
  */
 static size_t route_guard_blocks = SIZE_MAX;
 
@@ -149,7 +151,7 @@ void _rz_init(void)
 		threshold = route_threshold_limited(threshold, as_limit, data_limit);
 	if (_rz_opt.guard) {
 		size_t maps = _rz_os_max_map_count();
-		route_guard_blocks = (maps ? maps : ROUTE_DEFAULT_MAP_COUNT) / 4;
+		route_guard_blocks = (maps ? maps : ROUTE_DEFAULT_MAP_COUNT) / 8;
 	}
 	if (_rz_large_init() != 0) {
 		/* No table, no large blocks: everything goes to the delegate. */

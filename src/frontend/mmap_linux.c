@@ -41,8 +41,13 @@ RZ_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off6
 static void *mmap_call(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
 	int caller = errno;
-	/* Memory the program will touch: cached pages give way to it. */
-	if (prot != PROT_NONE)
+	/* New memory the program will touch (anonymous, or writable): cached
+	 * pages give way to it. Not a read-only file (its pages are the page
+	 * cache's; 100 rounds of a 16 MiB buffer and a 16 MiB file mapping
+	 * faulted 410,000 pages instead of 4,200), not a MAP_NORESERVE
+	 * reservation (it says nothing of what will be touched). */
+	if (prot != PROT_NONE && !(flags & MAP_NORESERVE) &&
+	    ((flags & MAP_ANONYMOUS) || (prot & PROT_WRITE)))
 		_rz_memory_shed(len);
 	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	if (r == -1 && errno == ENOMEM && _rz_memory_reclaim()) {

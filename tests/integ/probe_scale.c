@@ -17,8 +17,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -617,6 +619,146 @@ static int scale_guard_map_count(int argc, char **argv)
 	}
 	free(s);
 	free(l);
+	return 0;
+}
+
+/* guard-moved-maps (REZONE_GUARD=1 REZONE_LARGE_THRESHOLD=4096): 16,350
+ * guarded blocks, under a quarter of the map count, grown by realloc ten
+ * times in turn, so that they move (four mappings each), filled it: 901 of
+ * the program's own 1,000 mmaps failed after, and pthread_create. */
+static void *guard_nothing(void *arg)
+{
+	return arg;
+}
+
+static int scale_guard_moved_maps(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	enum { N = 16350 };
+	static unsigned char *b[N];
+	static size_t size[N];
+	for (size_t i = 0; i < N; i++) {
+		size[i] = 5000;
+		b[i] = malloc(probe_opaque(size[i]));
+		CHECK(b[i] != NULL, "malloc(5000) #%zu", i);
+		memset(b[i], 1, size[i]);
+	}
+	for (size_t step = 1; step <= 10; step++)
+		for (size_t i = 0; i < N; i++) {
+			size_t n = size[i] + 4096 * step;
+			unsigned char *q = realloc(b[i], n);
+			CHECK(q != NULL, "realloc #%zu to %zu (step %zu)", i, n, step);
+			memset(q + size[i], 2, n - size[i]);
+			b[i] = q;
+			size[i] = n;
+		}
+	static void *own[1000];
+	size_t failed = 0;
+	for (size_t i = 0; i < 1000; i++) {
+		/* Alternate protections: they cannot merge. */
+		own[i] = mmap(NULL, 4096, (i & 1) ? PROT_READ : PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		failed += own[i] == MAP_FAILED;
+	}
+	pthread_t t;
+	int err = pthread_create(&t, NULL, guard_nothing, NULL);
+	if (err == 0)
+		pthread_join(t, NULL);
+	CHECK(failed == 0 && err == 0, "with %d grown blocks live: %zu of 1000 mmaps failed, "
+	      "pthread_create: %s", N, failed, strerror(err));
+	for (size_t i = 0; i < 1000; i++)
+		if (own[i] != MAP_FAILED)
+			munmap(own[i], 4096);
+	for (size_t i = 0; i < N; i++)
+		free(b[i]);
+	return 0;
+}
+
+/* shed-signal: mmap in a signal handler (every 50 us) while the program
+ * mallocs and frees 1-8 MiB blocks: the handler's mmap gives cached pages
+ * back only where no shard is busy. It waited on a cache shard its own
+ * thread held, for ever. A child runs it for 2 s under a 30 s watchdog. */
+static void shed_on_alarm(int sig)
+{
+	(void)sig;
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+}
+
+static int scale_shed_signal(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = shed_on_alarm;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGALRM, &sa, NULL);
+		struct itimerval it = { { 0, 50 }, { 0, 50 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		double end = probe_now_s() + 2.0;
+		for (unsigned i = 0; probe_now_s() < end; i++) {
+			size_t n = (size_t)(1 + i % 8) * MiB;
+			unsigned char *p = malloc(probe_opaque(n));
+			if (!p)
+				_exit(3);
+			memset(p, 1, n);
+			free(p);
+		}
+		_exit(0);
+	}
+	int status = 0;
+	for (int i = 0; i < 3000 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		CHECK(false, "a signal handler's mmap hung (30 s)");
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child ended with status %#x", status);
+	return 0;
+}
+
+/* shed-file-map: a read-only file mapping adds no anonymous memory and
+ * must not take the cache's pages: 100 rounds of a 16 MiB buffer
+ * (malloc, write, free) and a 16 MiB file mapping (one byte read) faulted
+ * 410,000 pages where the rounds without the file fault 4,100. */
+static long shed_rounds(int fd)
+{
+	struct rusage before, after;
+	getrusage(RUSAGE_SELF, &before);
+	for (int i = 0; i < 100; i++) {
+		unsigned char *p = malloc(probe_opaque(16 * MiB));
+		CHECK(p != NULL, "malloc 16 MiB");
+		memset(p, 1, 16 * MiB);
+		free(p);
+		if (fd >= 0) {
+			volatile unsigned char *m = mmap(NULL, 16 * MiB, PROT_READ, MAP_PRIVATE, fd, 0);
+			CHECK(m != MAP_FAILED, "mmap of the file: %s", strerror(errno));
+			(void)m[4096];
+			munmap((void *)m, 16 * MiB);
+		}
+	}
+	getrusage(RUSAGE_SELF, &after);
+	return after.ru_minflt - before.ru_minflt;
+}
+
+static int scale_shed_file_map(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	char path[] = "/tmp/rzprobe-shed-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	CHECK(ftruncate(fd, (off_t)(16 * MiB)) == 0, "ftruncate: %s", strerror(errno));
+	long plain = shed_rounds(-1), with_file = shed_rounds(fd);
+	close(fd);
+	printf("rzprobe: %ld minor faults without the file mapping, %ld with\n", plain, with_file);
+	CHECK(with_file <= 2 * plain + 4096, "a read-only file mapping in each round: %ld page faults "
+	      "against %ld without", with_file, plain);
 	return 0;
 }
 
@@ -1541,6 +1683,9 @@ const struct probe_cmd probe_scale_cmds[] = {
 	{ "tail-rss", scale_tail_rss },
 	{ "give-way-small", scale_give_way_small },
 	{ "guard-map-count", scale_guard_map_count },
+	{ "guard-moved-maps", scale_guard_moved_maps },
+	{ "shed-signal", scale_shed_signal },
+	{ "shed-file-map", scale_shed_file_map },
 	{ "give-way-mmap", scale_give_way_mmap },
 	{ "give-way-part", scale_give_way_part },
 	{ "copy-grow-rss", scale_copy_grow_rss },

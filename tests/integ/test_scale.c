@@ -67,6 +67,23 @@ Test(scale, guard_mode_leaves_mappings_for_the_rest_of_the_program)
 	    "guard-map-count");
 }
 
+Test(scale, guard_mode_leaves_mappings_when_its_blocks_have_moved)
+{
+	assert_probe_passes(PROBE_ENV("REZONE_GUARD=1", "REZONE_LARGE_THRESHOLD=4096", "REZONE_CACHE"),
+	    "guard-moved-maps");
+}
+
+/* Found in review: the shed waited on a cache shard its own thread held. */
+Test(scale, an_mmap_in_a_signal_handler_does_not_hang_while_large_blocks_churn)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "shed-signal");
+}
+
+Test(scale, a_read_only_file_mapping_leaves_the_cached_pages_alone)
+{
+	assert_probe_passes(PROBE_ENV(DEFAULTS), "shed-file-map");
+}
+
 Test(scale, a_buffer_grown_by_copying_peaks_at_its_last_two_copies)
 {
 	assert_probe_passes(PROBE_ENV(DEFAULTS), "copy-grow-rss");
