@@ -118,17 +118,6 @@ static void large_kick_if_wanted(void)
 	}
 }
 
-static void large_op_end(void)
-{
-	if (large_my_ops > 1) {
-		large_my_ops--;
-		return;
-	}
-	__atomic_store_n(&large_op_slots[large_my_slot].owner, 0, __ATOMIC_RELEASE);
-	large_my_ops = 0;
-	large_kick_if_wanted();
-}
-
 /* large_op_end without the kick: for walks that run inside the delegate
  * (its mmap, with its locks held), where starting a thread would
  * allocate; the next operation's end starts it. */
@@ -140,6 +129,12 @@ static void large_op_end_quiet(void)
 	}
 	__atomic_store_n(&large_op_slots[large_my_slot].owner, 0, __ATOMIC_RELEASE);
 	large_my_ops = 0;
+}
+
+static void large_op_end(void)
+{
+	large_op_end_quiet();
+	large_kick_if_wanted();
 }
 
 static void large_kick_later(void)
