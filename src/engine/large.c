@@ -443,7 +443,10 @@ static bool large_return_growers_excess(struct _rz_block *b, void *arg)
 	return true;
 }
 
-static void large_before_new_mapping(void)
+/* Walks every live block with fn if blocks hold pages past their end, at
+ * most once per EXCESS_WALK_EVERY new mappings per live block; quiet: the
+ * walk's end starts no thread (inside the delegate's mmap). */
+static void large_walk_excess(bool (*fn)(struct _rz_block *, void *), void *arg, bool quiet)
 {
 	if (!_rz_large_excess_pending())
 		return;
@@ -452,8 +455,16 @@ static void large_before_new_mapping(void)
 		return;
 	__atomic_store_n(&large_maps_since_walk, 0, __ATOMIC_RELAXED);
 	large_op_begin();
-	_rz_table_each_locked(large_return_growers_excess, NULL);
-	large_op_end();
+	_rz_table_each_locked(fn, arg);
+	if (quiet)
+		large_op_end_quiet();
+	else
+		large_op_end();
+}
+
+static void large_before_new_mapping(void)
+{
+	large_walk_excess(large_return_growers_excess, NULL, false);
 }
 
 static void *large_alloc(size_t size, size_t align, bool zero, uint32_t grows,
@@ -1123,19 +1134,11 @@ void _rz_large_shed(size_t len)
 		large_unmap(c.addr, c.reserved);
 	}
 	/* Then live blocks' pages past their end (a block that took a big
-	 * cached mapping keeps its touched pages until the decay time): a
-	 * walk of every live block, at most once per EXCESS_WALK_EVERY
-	 * mappings per live block, as before a new large mapping. Not from
-	 * inside an operation of this thread's (a signal handler's mmap). */
-	if (need && large_my_ops == 0 && _rz_large_excess_pending()) {
-		size_t maps = __atomic_add_fetch(&large_maps_since_walk, 1, __ATOMIC_RELAXED);
-		if (maps * EXCESS_WALK_EVERY >= _rz_table_count()) {
-			__atomic_store_n(&large_maps_since_walk, 0, __ATOMIC_RELAXED);
-			large_op_begin();
-			_rz_table_each_locked(large_shed_excess_one, &need);
-			large_op_end_quiet();
-		}
-	}
+	 * cached mapping keeps its touched pages until the decay time), as
+	 * before a new large mapping. Not from inside an operation of this
+	 * thread's (a signal handler's mmap). */
+	if (need && large_my_ops == 0)
+		large_walk_excess(large_shed_excess_one, &need, true);
 	errno = saved;
 }
 
